@@ -15,6 +15,7 @@
 use std::fmt::Display;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::mpsc;
+use std::time::Duration;
 
 use clap::Args;
 
@@ -85,12 +86,39 @@ pub struct ServerArgs {
     /// Tests and scripts use it to end a server cleanly.
     #[arg(long, value_name = "N")]
     pub max_clients: Option<usize>,
+    /// Hang up on a client that sends nothing for this many seconds, so one
+    /// silent client cannot hold the server hostage.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub idle_timeout: u64,
 }
 
 impl ServerArgs {
     /// Has the server served enough clients to stop?
     pub fn done_after(&self, served: usize) -> bool {
         self.max_clients.is_some_and(|max| served >= max)
+    }
+
+    /// The read timeout to set on each accepted connection.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout.max(1))
+    }
+}
+
+/// How long a server waits for a client to take its reply before giving up
+/// on that client (a client that never reads must not block the server).
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The server settings a demo uses (no limits but the demo's own).
+impl Default for ServerArgs {
+    fn default() -> Self {
+        ServerArgs {
+            net: NetArgs {
+                host: "127.0.0.1".into(),
+                port: 0,
+            },
+            max_clients: None,
+            idle_timeout: 60,
+        }
     }
 }
 

@@ -238,6 +238,13 @@ pub fn explain(err: &io::Error) -> Explanation {
     }
 }
 
+/// A failure in one line, for a server that reports a client's failure and
+/// goes on serving: `recv: Connection reset by peer (os error 104)
+/// [ECONNRESET]: the peer reset the connection: …`.
+pub fn one_line(failure: &Failure) -> String {
+    format!("{failure} — {}", explain(&failure.error).why)
+}
+
 /// Print a failure the way every lesson does: the error line, then why and
 /// what to try, on standard error.
 pub fn report(failure: &Failure) {

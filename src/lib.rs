@@ -12,10 +12,14 @@
 //! | [`transcript`] | role-tagged, coloured output, merged in causal order during a demo |
 //! | [`explain`] | turns an `io::Error` into a sentence and a next step; `finish` ends every `main` |
 //! | [`text`] | bytes shown as Python shows them; a UTF-8 decoder that survives split characters |
+//! | [`signals`] | a clean stop on Ctrl-C / SIGTERM: clean up, say goodbye, exit 0 |
+//! | [`framing`] | message boundaries on a byte stream: lines and length prefixes (taught in lesson 07) |
 
 pub mod cli;
 pub mod demo;
 pub mod explain;
+pub mod framing;
+pub mod signals;
 pub mod text;
 pub mod transcript;
 

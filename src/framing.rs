@@ -1,0 +1,1 @@
+//! Message boundaries on a byte stream (taught in lesson 07).
