@@ -17,6 +17,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod diagram;
 pub mod explain;
 pub mod framing;
 pub mod signals;

@@ -1,0 +1,477 @@
+//! Sequence diagrams drawn from a demo's transcript, for the book.
+//!
+//! A lesson's demo prints lines like `server   │ listen(5)`. The book shows
+//! that transcript, and beside it a picture of the same conversation: one
+//! lifeline per speaker, the socket calls on them, and an arrow for every
+//! call that puts something on the wire (a connect, a send, a close).
+//!
+//! ```text
+//!           server                        client
+//!              │                             │
+//!    listen(5) ┤                             │
+//!              │<--------- connect ----------├ connect()
+//!     accept() ┤                             │
+//!              │<--------- 15 bytes ---------├ send(…) -> 15 bytes
+//! ```
+//!
+//! The picture is computed from the transcript text, never drawn by hand,
+//! so it cannot drift from what the program does: `tests/diagrams.rs`
+//! renders every lesson's demo and snapshots the result, which the book
+//! includes. Only the call names and byte counts are shown (no addresses or
+//! payloads), so the picture is the same on every run and every machine.
+
+use std::collections::HashMap;
+
+/// One transcript line: who said it (`server`, `client A`, `note`, …) and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    /// The tag in front of the bar.
+    pub tag: String,
+    /// The text after the bar.
+    pub text: String,
+}
+
+/// Split a printed transcript (`tag │ text` lines) into its lines. Lines
+/// without a bar are ignored.
+pub fn parse(transcript: &str) -> Vec<Said> {
+    transcript
+        .lines()
+        .filter_map(|line| {
+            let (tag, text) = line.split_once(" │ ").or_else(|| {
+                // An empty text leaves "tag │" with nothing after the bar.
+                line.strip_suffix(" │").map(|tag| (tag, ""))
+            })?;
+            Some(Said {
+                tag: tag.trim().to_string(),
+                text: text.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Tags that are not speakers: the narrator and the problems.
+const NOT_SPEAKERS: [&str; 3] = ["note", "warning", "error"];
+
+/// A socket call found at the start of a line: `recv(1024) -> 15 bytes …`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Call {
+    /// The last path segment, lower-case: what the call *is* (`connect`).
+    kind: String,
+    /// What the diagram shows on the lifeline.
+    label: String,
+    /// The byte count the call reported, if any (`-> 15 bytes`).
+    bytes: Option<usize>,
+}
+
+/// Recognise `name(args) [-> result]` at the start of a line.
+fn call_in(text: &str) -> Option<Call> {
+    let name_len = text
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':' || c == '.'))
+        .unwrap_or(text.len());
+    let name = &text[..name_len];
+    if !name.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let kind = name
+        .rsplit([':', '.'])
+        .next()
+        .unwrap_or(name)
+        .to_ascii_lowercase();
+    let after = &text[name_len..];
+    let (shown_args, result) = if after.starts_with('(') {
+        let close = name_len + matching_paren(after)?;
+        let args = &text[name_len + 1..close];
+        // Arguments are shown only when they are short names or numbers
+        // (`listen(5)`, `socket(AF_INET, SOCK_STREAM, 0)`): addresses, paths
+        // and payloads vary from run to run or would not fit.
+        let simple = args.len() <= 32
+            && args
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ',' || c == ' ');
+        let shown = if args.is_empty() || simple {
+            args
+        } else {
+            "…"
+        };
+        (shown, &text[close + 1..])
+    } else if after.starts_with(' ') && KNOWN.contains(&kind.as_str()) {
+        // `send "hello" (5 bytes)`: a call described in words.
+        ("…", after)
+    } else {
+        return None;
+    };
+    let bytes = byte_count(result);
+    let mut label = format!("{name}({shown_args})");
+    if let Some(n) = bytes {
+        label += &format!(" -> {}", bytes_text(n));
+    }
+    Some(Call { kind, label, bytes })
+}
+
+/// The calls recognised even when the lesson describes them in words.
+const KNOWN: [&str; 21] = [
+    "socket",
+    "bind",
+    "listen",
+    "accept",
+    "connect",
+    "close",
+    "shutdown",
+    "send",
+    "sendall",
+    "sendto",
+    "send_to",
+    "sendmsg",
+    "write",
+    "write_all",
+    "recv",
+    "recvfrom",
+    "recv_from",
+    "recvmsg",
+    "read",
+    "read_line",
+    "read_exact",
+];
+
+fn bytes_text(n: usize) -> String {
+    format!("{n} {}", if n == 1 { "byte" } else { "bytes" })
+}
+
+/// The first `N bytes` (or `1 byte`) in a call's result.
+fn byte_count(result: &str) -> Option<usize> {
+    let chars: Vec<(usize, char)> = result.char_indices().collect();
+    for (k, &(i, c)) in chars.iter().enumerate() {
+        let starts_number = c.is_ascii_digit()
+            && (k == 0 || !chars[k - 1].1.is_ascii_alphanumeric() && chars[k - 1].1 != '\\');
+        if !starts_number {
+            continue;
+        }
+        let digits: String = result[i..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        if result[i + digits.len()..].starts_with(" byte") {
+            return digits.parse().ok();
+        }
+    }
+    None
+}
+
+/// The index of the `)` that closes the `(` that `text` starts with.
+fn matching_paren(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+const SENDS: [&str; 9] = [
+    "send",
+    "sendall",
+    "sendto",
+    "send_to",
+    "sendmsg",
+    "write",
+    "write_all",
+    "writev",
+    "send_all",
+];
+const RECEIVES: [&str; 8] = [
+    "recv",
+    "recvfrom",
+    "recv_from",
+    "recvmsg",
+    "read",
+    "read_line",
+    "read_to_end",
+    "read_exact",
+];
+
+/// What a call puts on the wire, as an arrow label; `None` for local calls.
+fn wire_label(call: &Call, streams: bool) -> Option<String> {
+    let kind = call.kind.as_str();
+    if SENDS.contains(&kind) {
+        return Some(match call.bytes {
+            Some(n) => bytes_text(n),
+            None => "data".to_string(),
+        });
+    }
+    if streams && kind == "connect" {
+        return Some("connect".to_string());
+    }
+    if streams && (kind == "close" || kind == "shutdown") {
+        return Some("FIN".to_string());
+    }
+    None
+}
+
+/// Does `call` (said by someone else) receive what `sent_kind` sent?
+fn receives(call: &Call, sent_kind: &str) -> bool {
+    let kind = call.kind.as_str();
+    match sent_kind {
+        "connect" => kind == "accept",
+        "close" | "shutdown" => RECEIVES.contains(&kind) && call.bytes == Some(0),
+        _ => RECEIVES.contains(&kind) && call.bytes != Some(0),
+    }
+}
+
+/// A call on a lifeline, with an arrow to another lifeline if it sends.
+struct Row {
+    column: usize,
+    label: String,
+    arrow: Option<(usize, String)>,
+}
+
+/// The gap between two lifelines.
+const MIN_GAP: usize = 24;
+
+/// Draw the transcript as a sequence diagram: `None` when there is nothing
+/// to draw (fewer than two speakers, or nothing crosses between them).
+pub fn sequence_diagram(transcript: &str) -> Option<String> {
+    let lines = parse(transcript);
+    // Columns: the server first (it exists before anyone calls it), then the
+    // other speakers in order of appearance.
+    let mut columns: Vec<String> = Vec::new();
+    for said in &lines {
+        if NOT_SPEAKERS.contains(&said.tag.as_str()) || columns.contains(&said.tag) {
+            continue;
+        }
+        if call_in(&said.text).is_some() {
+            columns.push(said.tag.clone());
+        }
+    }
+    if let Some(i) = columns.iter().position(|c| c == "server") {
+        let server = columns.remove(i);
+        columns.insert(0, server);
+    }
+    if columns.len() < 2 {
+        return None;
+    }
+    let index: HashMap<&str, usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
+    let calls: Vec<(usize, Call)> = lines
+        .iter()
+        .filter_map(|s| Some((*index.get(s.tag.as_str())?, call_in(&s.text)?)))
+        .collect();
+    // A connection-oriented conversation has an accept(); only then do a
+    // connect and a close put packets on the wire.
+    let streams = calls.iter().any(|(_, c)| c.kind == "accept");
+
+    let mut rows = Vec::new();
+    for (at, (column, call)) in calls.iter().enumerate() {
+        let arrow = wire_label(call, streams).map(|label| {
+            let to = calls[at + 1..]
+                .iter()
+                .find(|(other, c)| other != column && receives(c, &call.kind))
+                .map(|(other, _)| *other)
+                .unwrap_or(if *column == 0 { 1 } else { 0 });
+            (to, label)
+        });
+        rows.push(Row {
+            column: *column,
+            label: call.label.clone(),
+            arrow,
+        });
+    }
+    if !rows.iter().any(|r| r.arrow.is_some()) {
+        return None;
+    }
+    Some(render(&columns, &rows))
+}
+
+fn width(s: &str) -> usize {
+    s.chars().count()
+}
+
+fn render(columns: &[String], rows: &[Row]) -> String {
+    let many = columns.len() > 2;
+    // Labels of the first column go left of its lifeline, right-aligned;
+    // everyone else's go right of the last lifeline (prefixed with the
+    // speaker's name when there are several).
+    let right_label = |column: usize, label: &str| {
+        if many {
+            format!("{}: {label}", columns[column])
+        } else {
+            label.to_string()
+        }
+    };
+    let left = rows
+        .iter()
+        .filter(|r| r.column == 0)
+        .map(|r| width(&r.label))
+        .chain([width(&columns[0]) / 2 + 1])
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let gap = rows
+        .iter()
+        .filter_map(|r| r.arrow.as_ref().map(|(_, l)| width(l) + 12))
+        .chain(columns.iter().map(|c| width(c) + 4))
+        .chain([MIN_GAP])
+        .max()
+        .unwrap_or(MIN_GAP);
+    let x = |column: usize| left + column * gap;
+    let last = x(columns.len() - 1);
+
+    let mut out: Vec<String> = Vec::new();
+    // Names centred over their lifelines.
+    let mut header = vec![' '; last + gap];
+    for (i, name) in columns.iter().enumerate() {
+        let start = x(i).saturating_sub(width(name) / 2);
+        for (k, c) in name.chars().enumerate() {
+            header[start + k] = c;
+        }
+    }
+    out.push(header.into_iter().collect::<String>());
+    let lifelines = || {
+        let mut row = vec![' '; last + 1];
+        for i in 0..columns.len() {
+            row[x(i)] = '│';
+        }
+        row
+    };
+    out.push(lifelines().into_iter().collect());
+
+    for Row {
+        column,
+        label,
+        arrow,
+    } in rows
+    {
+        let mut row = lifelines();
+        let mut text_left = String::new();
+        let mut text_right = String::new();
+        if *column == 0 {
+            row[x(0)] = '┤';
+            text_left = label.clone();
+        } else {
+            row[x(*column)] = '├';
+            text_right = right_label(*column, label);
+        }
+        if let Some((to, arrow_label)) = arrow {
+            let (from_x, to_x) = (x(*column), x(*to));
+            let (lo, hi) = (from_x.min(to_x), from_x.max(to_x));
+            for cell in &mut row[lo + 1..hi] {
+                *cell = '-';
+            }
+            if to_x > from_x {
+                row[hi - 1] = '>';
+            } else {
+                row[lo + 1] = '<';
+            }
+            let text = format!(" {arrow_label} ");
+            let start = lo + 1 + (hi - lo - 1).saturating_sub(width(&text)) / 2;
+            for (k, c) in text.chars().enumerate() {
+                if start + k < hi - 1 {
+                    row[start + k] = c;
+                }
+            }
+        }
+        let mut line = String::new();
+        // Left labels end one space before the first lifeline.
+        let pad = x(0).saturating_sub(width(&text_left) + 1);
+        let body: String = row.into_iter().collect();
+        if text_left.is_empty() {
+            line += &body;
+        } else {
+            line += &" ".repeat(pad);
+            line += &text_left;
+            line += " ";
+            line += &body.chars().skip(x(0)).collect::<String>();
+        }
+        if !text_right.is_empty() {
+            line += " ";
+            line += &text_right;
+        }
+        out.push(line.trim_end().to_string());
+    }
+    out.push(lifelines().into_iter().collect());
+    out.iter()
+        .map(|l| l.trim_end())
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TCP: &str = "\
+note     │ one call
+server   │ socket(AF_INET, SOCK_STREAM, 0) -> a TCP socket
+server   │ bind(127.0.0.1:[PORT])
+server   │ listen(5)
+client   │ connect(127.0.0.1:[PORT]) -> connected
+server   │ accept() -> a new socket
+client   │ send(b'hi') -> 2 bytes
+server   │ recv(1024) -> 2 bytes b'hi'
+server   │ decoded as UTF-8: \"hi\"
+server   │ close()
+client   │ recv(1024) -> 0 bytes: the peer hung up
+";
+
+    #[test]
+    fn calls_are_recognised_with_their_byte_counts() {
+        let c = call_in("recv(1024) -> 15 bytes b'\\xe6'").unwrap();
+        assert_eq!((c.kind.as_str(), c.bytes), ("recv", Some(15)));
+        assert_eq!(c.label, "recv(1024) -> 15 bytes");
+        let c = call_in("send(b'hi (x)') -> 2 bytes").unwrap();
+        assert_eq!(c.label, "send(…) -> 2 bytes");
+        assert_eq!(call_in("decoded as UTF-8: \"hi\""), None);
+        assert_eq!(call_in("served 2 clients"), None);
+        let c = call_in("send \"你好\" (6 bytes)").unwrap();
+        assert_eq!((c.label.as_str(), c.bytes), ("send(…) -> 6 bytes", Some(6)));
+        assert_eq!(call_in("TcpStream::connect(x)").unwrap().kind, "connect");
+    }
+
+    #[test]
+    fn a_tcp_call_has_arrows_for_connect_data_and_close() {
+        let expected = "
+                             server                  client
+                                │                       │
+socket(AF_INET, SOCK_STREAM, 0) ┤                       │
+                        bind(…) ┤                       │
+                      listen(5) ┤                       │
+                                │<------ connect -------├ connect(…)
+                       accept() ┤                       │
+                                │<------ 2 bytes -------├ send(…) -> 2 bytes
+          recv(1024) -> 2 bytes ┤                       │
+                        close() ┤--------- FIN -------->│
+                                │                       ├ recv(1024) -> 0 bytes
+                                │                       │
+";
+        assert_eq!(sequence_diagram(TCP).unwrap(), &expected[1..]);
+    }
+
+    #[test]
+    fn datagrams_have_no_connect_or_fin_arrows() {
+        let udp = "\
+server   │ bind(127.0.0.1:[PORT])
+client   │ sendto(b'x', 127.0.0.1:[PORT]) -> 1 byte
+server   │ recvfrom(1024) -> 1 byte from 127.0.0.1:[PORT]
+client   │ close()
+";
+        let d = sequence_diagram(udp).unwrap();
+        assert!(d.contains("1 byte"), "{d}");
+        assert!(!d.contains("FIN"), "{d}");
+    }
+
+    #[test]
+    fn one_speaker_is_not_a_conversation() {
+        assert_eq!(sequence_diagram("server   │ socket(AF_INET)\n"), None);
+    }
+}
