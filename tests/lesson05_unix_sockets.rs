@@ -517,7 +517,12 @@ fn empty_and_oversized_lines_are_refused_by_the_client() {
         "{}",
         out.stdout
     );
-    assert_eq!(out.stdout.matches("client   │ send(").count(), 1, "{}", out.stdout);
+    assert_eq!(
+        out.stdout.matches("client   │ send(").count(),
+        1,
+        "{}",
+        out.stdout
+    );
     let (_, printed, _) = server.wait();
     assert!(printed.contains(r#"= "ok""#), "{printed}");
 }
