@@ -456,14 +456,19 @@ fn a_character_split_across_two_reads_is_shown_whole() {
     let bytes = "我是".as_bytes();
     // All of 我 and the first byte of 是.
     conn.write_all(&bytes[..4]).unwrap();
-    server.wait_for("it waits for the next read");
+    server.wait_for("not complete: reading on");
     conn.write_all(&bytes[4..]).unwrap();
-    server.wait_for(r#"= "是""#);
+    // Hang up only after the acknowledgement went out.
+    server.wait_for(r#"send("你好，我已收到你的消息：我是")"#);
     drop(conn);
     let (status, printed, _) = server.wait();
     assert!(status.success(), "{printed}");
     assert!(
         printed.contains(r#"recv(1024) -> 4 bytes b'\xe6\x88\x91\xe6' = "我""#),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(r#"send("你好，我已收到你的消息：我是")"#),
         "{printed}"
     );
     assert!(
@@ -525,4 +530,16 @@ fn empty_and_oversized_lines_are_refused_by_the_client() {
     );
     let (_, printed, _) = server.wait();
     assert!(printed.contains(r#"= "ok""#), "{printed}");
+}
+
+#[test]
+fn a_silent_client_is_hung_up_on_after_the_idle_timeout() {
+    let dir = TempDir::new("l05-idle");
+    let path = dir.path("s.sock");
+    let mut server = server_on(&path, &["--idle-timeout", "1", "--max-clients", "1"]);
+    let _silent = UnixStream::connect(&path).unwrap();
+    server.wait_for("no message for 1 s: hanging up on this client");
+    let (status, _, _) = server.wait();
+    assert!(status.success());
+    assert!(!path.exists());
 }
