@@ -409,7 +409,11 @@ fn rust_in_the_book_is_included_from_compiled_sources() {
                 }
             }
             // A transcript (`tag │ text` lines) must come from a snapshot.
-            if block.body.contains(" │ ") && !block.body.contains("{{#include") {
+            // (Quoted excerpts are allowed when a test checks them against
+            // the program: see `error_texts_in_the_book_are_what_the_programs_print`.)
+            let checked = block.before.contains("<!-- stderr-of:")
+                || block.before.contains("<!-- output-contains:");
+            if block.body.contains(" │ ") && !block.body.contains("{{#include") && !checked {
                 panic!(
                     "{page}: a transcript is typed into the book; include its snapshot instead:\n{}",
                     block.body
@@ -426,8 +430,9 @@ fn without_ports(text: &str) -> String {
     while let Some(c) = chars.next() {
         out.push(c);
         let after_colon = c == ':' && chars.peek().is_some_and(char::is_ascii_digit);
-        let after_port = out.ends_with("port ") && chars.peek().is_some_and(char::is_ascii_digit);
-        if after_colon || after_port {
+        let after_word = (out.ends_with("port ") || out.ends_with("fd "))
+            && chars.peek().is_some_and(char::is_ascii_digit);
+        if after_colon || after_word {
             while chars.peek().is_some_and(char::is_ascii_digit) {
                 chars.next();
             }
@@ -463,26 +468,32 @@ lesson_exes!(
 );
 
 /// Error texts in the book are marked with the command that prints them,
-/// on the line before the fenced block that quotes its standard error:
+/// on the line before the fenced block that quotes them:
 ///
 ///     <!-- stderr-of: lesson02_tcp_once client --port {refused} -->
 ///
+/// the block is exactly the program's standard error;
+///
+///     <!-- output-contains: lesson01_what_is_a_socket -->
+///
+/// every line of the block is a line of its output (stdout and stderr).
 /// `{refused}` is a port where nobody listens, `{busy}` one that is taken,
-/// `{tmp}` a fresh temporary directory. Ports are compared as `N`.
+/// `{tmp}` a fresh temporary directory. Ports and fd numbers compare as `N`.
 #[test]
 fn error_texts_in_the_book_are_what_the_programs_print() {
     let mut checked = 0;
     for (page, text) in pages() {
         let page = page.file_name().unwrap().to_string_lossy().to_string();
         for block in blocks_in(&text) {
-            let Some(command) = block
-                .before
-                .trim()
-                .strip_prefix("<!-- stderr-of:")
-                .and_then(|c| c.strip_suffix("-->"))
-            else {
+            let marker = block.before.trim();
+            let (exact, command) = if let Some(c) = marker.strip_prefix("<!-- stderr-of:") {
+                (true, c)
+            } else if let Some(c) = marker.strip_prefix("<!-- output-contains:") {
+                (false, c)
+            } else {
                 continue;
             };
+            let command = command.trim_end_matches("-->").trim();
             let (_reserved, refused) = refusing_port();
             let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             let tmp = TempDir::new("book");
@@ -493,12 +504,27 @@ fn error_texts_in_the_book_are_what_the_programs_print() {
             });
             let bin = words.next().expect("a program name");
             let out = run(Command::new(exe(&bin)).args(words), b"");
-            let printed = out.stderr.replace(&tmp.0.display().to_string(), "{tmp}");
-            assert_eq!(
-                without_ports(printed.trim_end()),
-                without_ports(block.body.trim_end()),
-                "{page}: the error text quoted in the book is not what `{command}` prints"
-            );
+            let tmp_name = tmp.0.display().to_string();
+            if exact {
+                let printed = out.stderr.replace(&tmp_name, "{tmp}");
+                assert_eq!(
+                    without_ports(printed.trim_end()),
+                    without_ports(block.body.trim_end()),
+                    "{page}: the error text quoted in the book is not what `{command}` prints"
+                );
+            } else {
+                let printed = without_ports(&format!("{}\n{}", out.stdout, out.stderr))
+                    .replace(&tmp_name, "{tmp}");
+                let printed: Vec<&str> = printed.lines().map(str::trim_end).collect();
+                for line in block.body.lines().filter(|l| !l.trim().is_empty()) {
+                    let line = without_ports(line.trim_end());
+                    assert!(
+                        printed.contains(&line.as_str()),
+                        "{page}: `{command}` no longer prints this line quoted in the book:\n{line}\n\nit printed:\n{}",
+                        printed.join("\n")
+                    );
+                }
+            }
             checked += 1;
         }
     }
@@ -561,7 +587,7 @@ fn the_book_builds_cleanly_and_shows_the_current_transcripts() {
 #[test]
 fn the_port_filter_used_for_error_texts_works() {
     assert_eq!(
-        without_ports("connect to 127.0.0.1:40123: refused; port 8888"),
-        "connect to 127.0.0.1:N: refused; port N"
+        without_ports("connect to 127.0.0.1:40123: refused; port 8888, fd 3"),
+        "connect to 127.0.0.1:N: refused; port N, fd N"
     );
 }
