@@ -130,8 +130,8 @@ pub fn explain(err: &io::Error) -> Explanation {
     match err.raw_os_error() {
         Some(libc_errno::EADDRINUSE) => {
             return e(
-                "another socket is already bound to this address and port: a server that is still running, or the previous run of this one (two listeners cannot share a port).",
-                "stop the other program (`ss -ltnp` shows who holds the port), or pick another port with --port; `--port 0` lets the kernel choose a free one.",
+                "another socket already owns this address: a server that is still running, or the previous run of this one (for TCP and UDP the address is the IP and port; for AF_UNIX it is the socket file's path).",
+                "stop the other program (`ss -ltnp` lists TCP listeners, `ss -lxp` AF_UNIX ones), or choose another --port (0 lets the kernel pick) or --path.",
             );
         }
         Some(libc_errno::EPERM) => {
@@ -202,8 +202,8 @@ pub fn explain(err: &io::Error) -> Explanation {
             "bind 127.0.0.1 (this machine only) or an address that `ip addr` lists.",
         ),
         K::NotFound => e(
-            "no such file: the AF_UNIX socket path does not exist, which means the server is not running or uses another path.",
-            "start the server first and pass the same --path to both ends.",
+            "no such file or directory: a client's AF_UNIX socket path does not exist (the server is not running, or uses another path), or a server's socket file would go in a directory that does not exist.",
+            "start the server first and pass the same --path to both ends; a server's --path must be in an existing directory.",
         ),
         K::AlreadyExists => e(
             "a file already exists at that path.",
@@ -222,8 +222,8 @@ pub fn explain(err: &io::Error) -> Explanation {
             "check the values you passed.",
         ),
         K::AddrInUse => e(
-            "another socket is already bound to this address and port.",
-            "stop the other program or pick another port with --port.",
+            "another socket already owns this address (a port, or an AF_UNIX socket file where a server is listening).",
+            "stop the other program, or choose another --port or --path.",
         ),
         _ if err.to_string().contains("lookup address") || err.to_string().contains("resolve") => {
             e(

@@ -242,6 +242,11 @@ impl Server {
         self.stderr.try_iter().collect::<Vec<_>>().join("\n")
     }
 
+    /// The process id (for /proc/PID/status and signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Is the program still running?
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
