@@ -750,7 +750,7 @@ fn show_truncation() -> Result<()> {
         &socket_b,
         from,
         n,
-        format!("recvfrom(1024) -> {n} bytes from {from}, no error, no warning"),
+        format!("recvfrom(1024) -> {n} bytes from {from}, and no error: nothing says anything is missing"),
     );
     decode_datagram(&buf[..n], &b);
     b.note("the cut even split a character: 1024 is not a multiple of 3");
