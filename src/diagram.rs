@@ -61,6 +61,8 @@ struct Call {
     label: String,
     /// The byte count the call reported, if any (`-> 15 bytes`).
     bytes: Option<usize>,
+    /// A close of the listening socket alone: nothing goes on the wire.
+    listening_only: bool,
 }
 
 /// Recognise `name(args) [-> result]` at the start of a line.
@@ -101,11 +103,36 @@ fn call_in(text: &str) -> Option<Call> {
         return None;
     };
     let bytes = byte_count(result);
+    // A descriptor's number varies from run to run: show that it is an fd.
+    let shown_args = without_fd_numbers(shown_args);
     let mut label = format!("{name}({shown_args})");
     if let Some(n) = bytes {
         label += &format!(" -> {}", bytes_text(n));
     }
-    Some(Call { kind, label, bytes })
+    let listening_only = text.contains("listening") && !text.contains(';');
+    Some(Call {
+        kind,
+        label,
+        bytes,
+        listening_only,
+    })
+}
+
+/// `fd 5, 1024` -> `fd, 1024`.
+fn without_fd_numbers(args: &str) -> String {
+    let mut out = String::new();
+    let mut rest = args;
+    while let Some(i) = rest.find("fd ") {
+        let (before, after) = rest.split_at(i + 2);
+        out += before;
+        let digits = after[1..].chars().take_while(char::is_ascii_digit).count();
+        rest = if digits > 0 {
+            &after[1 + digits..]
+        } else {
+            after
+        };
+    }
+    out + rest
 }
 
 /// The calls recognised even when the lesson describes them in words.
@@ -209,7 +236,7 @@ fn wire_label(call: &Call, streams: bool) -> Option<String> {
     if streams && kind == "connect" {
         return Some("connect".to_string());
     }
-    if streams && (kind == "close" || kind == "shutdown") {
+    if streams && (kind == "close" || kind == "shutdown") && !call.listening_only {
         return Some("FIN".to_string());
     }
     None
@@ -229,7 +256,10 @@ fn receives(call: &Call, sent_kind: &str) -> bool {
 struct Row {
     column: usize,
     label: String,
+    /// The other lifeline and the arrow's label.
     arrow: Option<(usize, String)>,
+    /// The arrow points at this row's lifeline instead of away from it.
+    incoming: bool,
 }
 
 /// The gap between two lifelines.
@@ -238,16 +268,43 @@ const MIN_GAP: usize = 24;
 /// Draw the transcript as a sequence diagram: `None` when there is nothing
 /// to draw (fewer than two speakers, or nothing crosses between them).
 pub fn sequence_diagram(transcript: &str) -> Option<String> {
-    let lines = parse(transcript);
+    let calls: Vec<(String, Call)> = parse(transcript)
+        .into_iter()
+        .filter(|s| !NOT_SPEAKERS.contains(&s.tag.as_str()))
+        .filter_map(|s| Some((s.tag, call_in(&s.text)?)))
+        .collect();
+    // A demo in several parts with different speakers (lesson 05: a stream
+    // server, then datagrams, then a socketpair) gets one picture per part:
+    // a new part begins when a new speaker appears and nobody of the part
+    // so far speaks again.
+    let mut parts: Vec<&[(String, Call)]> = Vec::new();
+    let mut start = 0;
+    for at in 0..calls.len() {
+        let speaker = &calls[at].0;
+        let seen: Vec<&String> = calls[start..at].iter().map(|(s, _)| s).collect();
+        let new = !seen.contains(&speaker);
+        let part_over =
+            seen.len() > 1 && !calls[at..].iter().any(|(later, _)| seen.contains(&later));
+        if new && part_over {
+            parts.push(&calls[start..at]);
+            start = at;
+        }
+    }
+    parts.push(&calls[start..]);
+    let pictures: Vec<String> = parts.into_iter().filter_map(diagram_of_part).collect();
+    if pictures.is_empty() {
+        return None;
+    }
+    Some(pictures.join("\n"))
+}
+
+fn diagram_of_part(calls: &[(String, Call)]) -> Option<String> {
     // Columns: the server first (it exists before anyone calls it), then the
     // other speakers in order of appearance.
     let mut columns: Vec<String> = Vec::new();
-    for said in &lines {
-        if NOT_SPEAKERS.contains(&said.tag.as_str()) || columns.contains(&said.tag) {
-            continue;
-        }
-        if call_in(&said.text).is_some() {
-            columns.push(said.tag.clone());
+    for (speaker, _) in calls {
+        if !columns.contains(speaker) {
+            columns.push(speaker.clone());
         }
     }
     if let Some(i) = columns.iter().position(|c| c == "server") {
@@ -262,29 +319,58 @@ pub fn sequence_diagram(transcript: &str) -> Option<String> {
         .enumerate()
         .map(|(i, c)| (c.as_str(), i))
         .collect();
-    let calls: Vec<(usize, Call)> = lines
+    let calls: Vec<(usize, &Call)> = calls
         .iter()
-        .filter_map(|s| Some((*index.get(s.tag.as_str())?, call_in(&s.text)?)))
+        .map(|(speaker, call)| (index[speaker.as_str()], call))
         .collect();
-    // A connection-oriented conversation has an accept(); only then do a
-    // connect and a close put packets on the wire.
-    let streams = calls.iter().any(|(_, c)| c.kind == "accept");
+    // A connection-oriented conversation has an accept() or a stream
+    // socket; only then do a connect and a close put packets on the wire.
+    let streams = calls
+        .iter()
+        .any(|(_, c)| c.kind == "accept" || c.label.contains("SOCK_STREAM"));
 
     let mut rows = Vec::new();
+    // Lifelines a FIN arrow has reached and whose `recv -> 0` has not yet
+    // been shown.
+    let mut fins_pending: Vec<usize> = Vec::new();
     for (at, (column, call)) in calls.iter().enumerate() {
+        let peer = if *column == 0 { 1 } else { 0 };
         let arrow = wire_label(call, streams).map(|label| {
             let to = calls[at + 1..]
                 .iter()
                 .find(|(other, c)| other != column && receives(c, &call.kind))
                 .map(|(other, _)| *other)
-                .unwrap_or(if *column == 0 { 1 } else { 0 });
+                .unwrap_or(peer);
+            if label == "FIN" {
+                fins_pending.push(to);
+            }
             (to, label)
         });
-        rows.push(Row {
+        if call.kind == "accept" || call.kind == "connect" {
+            // A new conversation: hang-ups of the last one are history.
+            fins_pending.retain(|c| c != column);
+        }
+        let mut row = Row {
             column: *column,
             label: call.label.clone(),
             arrow,
-        });
+            incoming: false,
+        };
+        // A hang-up seen by the reader whose cause the transcript does not
+        // show as a call (e.g. `"exit": close() this connection`): draw the
+        // FIN arriving here.
+        if streams && RECEIVES.contains(&call.kind.as_str()) && call.bytes == Some(0) {
+            match fins_pending.iter().position(|c| c == column) {
+                Some(i) => {
+                    fins_pending.remove(i);
+                }
+                None => {
+                    row.arrow = Some((peer, "FIN".to_string()));
+                    row.incoming = true;
+                }
+            }
+        }
+        rows.push(row);
     }
     if !rows.iter().any(|r| r.arrow.is_some()) {
         return None;
@@ -349,6 +435,7 @@ fn render(columns: &[String], rows: &[Row]) -> String {
         column,
         label,
         arrow,
+        incoming,
     } in rows
     {
         let mut row = lifelines();
@@ -362,7 +449,10 @@ fn render(columns: &[String], rows: &[Row]) -> String {
             text_right = right_label(*column, label);
         }
         if let Some((to, arrow_label)) = arrow {
-            let (from_x, to_x) = (x(*column), x(*to));
+            let (mut from_x, mut to_x) = (x(*column), x(*to));
+            if *incoming {
+                std::mem::swap(&mut from_x, &mut to_x);
+            }
             let (lo, hi) = (from_x.min(to_x), from_x.max(to_x));
             for cell in &mut row[lo + 1..hi] {
                 *cell = '-';
@@ -433,6 +523,7 @@ client   │ recv(1024) -> 0 bytes: the peer hung up
         assert_eq!(c.label, "send(…) -> 2 bytes");
         assert_eq!(call_in("decoded as UTF-8: \"hi\""), None);
         assert_eq!(call_in("served 2 clients"), None);
+        assert_eq!(call_in("listen(fd 5, 5)").unwrap().label, "listen(fd, 5)");
         let c = call_in("send \"你好\" (6 bytes)").unwrap();
         assert_eq!((c.label.as_str(), c.bytes), ("send(…) -> 6 bytes", Some(6)));
         assert_eq!(call_in("TcpStream::connect(x)").unwrap().kind, "connect");
