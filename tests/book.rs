@@ -112,7 +112,7 @@ impl Include {
         book_src().join(&self.path)
     }
     /// The file relative to the project root, e.g. `lessons/lesson02_tcp_once.rs`.
-    fn from_root(&self) -> String {
+    fn rel_path(&self) -> String {
         self.path.trim_start_matches("../../").to_string()
     }
 }
@@ -267,7 +267,7 @@ fn every_chapter_has_every_part() {
         assert!(
             includes
                 .iter()
-                .any(|i| i.from_root() == format!("lessons/{lesson}.rs") && i.selector.is_some()),
+                .any(|i| i.rel_path() == format!("lessons/{lesson}.rs") && i.selector.is_some()),
             "{lesson}.md includes no anchor of lessons/{lesson}.rs"
         );
         // The run: the transcript comes from the snapshot, in that section.
@@ -279,7 +279,7 @@ fn every_chapter_has_every_part() {
         assert!(
             includes_in(&lesson, run)
                 .iter()
-                .any(|i| i.from_root() == format!("tests/snapshots/{lesson}.snap")),
+                .any(|i| i.rel_path() == format!("tests/snapshots/{lesson}.snap")),
             "{lesson}.md's `The run` does not include tests/snapshots/{lesson}.snap"
         );
     }
@@ -402,9 +402,9 @@ fn rust_in_the_book_is_included_from_compiled_sources() {
                 }
                 for inc in includes_in(&page, &block.body) {
                     assert!(
-                        compiled.contains(&inc.from_root()),
+                        compiled.contains(&inc.rel_path()),
                         "{page}: {} is not a source file cargo compiles ({compiled:?})",
-                        inc.from_root()
+                        inc.rel_path()
                     );
                 }
             }
