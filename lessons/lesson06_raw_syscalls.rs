@@ -269,7 +269,9 @@ fn serve_with_nix(addr: SocketAddr, args: &ServerArgs, ready: Ready<SocketAddr>)
         // ANCHOR_END: nix_close
         served += 1;
     }
-    say.say(format!("close(fd {lfd}) -> 0: served {served} client(s)"));
+    say.say(format!(
+        "close(fd {lfd}) -> 0: the listening socket, after {served} client(s)"
+    ));
     close(listener).context("close the listening socket")?;
     Ok(())
 }
@@ -307,7 +309,7 @@ fn echo_with_nix(conn: &OwnedFd, args: &ServerArgs, say: &Speaker) -> Result<()>
         if n == 0 {
             say.hung_up(
                 conn,
-                format!("read(fd {fd}, 1024) -> 0: end of file, the client hung up"),
+                format!("read(fd {fd}, 1024) -> 0 bytes: end of file, the client hung up"),
             );
             return Ok(());
         }
@@ -428,12 +430,15 @@ fn serve_with_socket2(addr: SocketAddr, args: &ServerArgs, ready: Ready<SocketAd
         if let Err(failure) = echo_with_std(&mut conn, args, &say) {
             say.warn(one_line(&failure));
         }
-        say.closing(&conn, format!("drop(conn) -> close(fd {fd})"));
+        say.closing(
+            &conn,
+            format!("close(fd {fd}): dropping the TcpStream closes it"),
+        );
         drop(conn);
         served += 1;
     }
     say.say(format!(
-        "drop(socket) -> close(fd {lfd}): served {served} client(s)"
+        "close(fd {lfd}): dropping the Socket closes the listening socket, after {served} client(s)"
     ));
     Ok(())
 }
@@ -484,12 +489,15 @@ fn serve_with_std(addr: SocketAddr, args: &ServerArgs, ready: Ready<SocketAddr>)
         if let Err(failure) = echo_with_std(&mut conn, args, &say) {
             say.warn(one_line(&failure));
         }
-        say.closing(&conn, format!("drop(conn) -> close(fd {fd})"));
+        say.closing(
+            &conn,
+            format!("close(fd {fd}): dropping the TcpStream closes it"),
+        );
         drop(conn);
         served += 1;
     }
     say.say(format!(
-        "drop(listener) -> close(fd {lfd}): served {served} client(s)"
+        "close(fd {lfd}): dropping the TcpListener closes the listening socket, after {served} client(s)"
     ));
     Ok(())
 }
@@ -516,7 +524,7 @@ fn echo_with_std(conn: &mut TcpStream, args: &ServerArgs, say: &Speaker) -> Resu
         if n == 0 {
             say.hung_up(
                 &*conn,
-                format!("read() -> recvfrom(fd {fd}, 1024) = 0: the client hung up"),
+                format!("read() -> recvfrom(fd {fd}, 1024) -> 0 bytes: the client hung up"),
             );
             return Ok(());
         }
@@ -525,7 +533,7 @@ fn echo_with_std(conn: &mut TcpStream, args: &ServerArgs, say: &Speaker) -> Resu
             &*conn,
             n,
             format!(
-                "read() -> recvfrom(fd {fd}, 1024) = {n} bytes {}",
+                "read() -> recvfrom(fd {fd}, 1024) -> {n} bytes {}",
                 bytes_repr(data)
             ),
         );
