@@ -297,8 +297,10 @@ fn serve_datagrams(
 
         // ANCHOR: send_to
         // Python: server.sendto(response_msg.encode('utf-8'), client_address)
-        // The reply goes to the address the datagram came from. A failure
-        // here concerns this one client: report it and serve the next.
+        // The reply goes to the address the datagram came from. If that
+        // client is gone, the reply is lost without a word: an unconnected
+        // socket is never told. A failure here concerns this one client:
+        // report it and serve the next.
         match socket.send_to(reply.as_bytes(), sender) {
             Ok(sent) => say.sent_to(
                 &socket,
@@ -468,6 +470,7 @@ fn send_each_line(server: SocketAddr, timeout: Duration, connect: bool) -> Resul
         if std::str::from_utf8(message).is_err() {
             say.warn("this line is not valid UTF-8; sending its bytes as they are");
         }
+        discard_late_replies(&socket, server, &say)?;
         if !send_message(&socket, server, connect, message, &say)? {
             too_big += 1;
             continue;
@@ -600,6 +603,47 @@ fn recv_reply(
 }
 // ANCHOR_END: client_recv
 
+// ANCHOR: late_replies
+/// Throw away datagrams that arrived while we were not waiting: a reply
+/// that came after we gave up on it would otherwise be taken for the answer
+/// to the *next* message, and every answer after it would be off by one.
+/// (This shrinks the window; it cannot close it. Real protocols number
+/// their messages and match replies to requests by number.)
+fn discard_late_replies(socket: &UdpSocket, server: SocketAddr, say: &Speaker) -> Result<()> {
+    // Non-blocking for a moment: take what is queued, never wait.
+    socket
+        .set_nonblocking(true)
+        .context("set_nonblocking(true)")?;
+    let mut buf = vec![0u8; RECV_BUFFER];
+    let drained = loop {
+        match socket.recv_from(&mut buf) {
+            Ok((n, from)) => {
+                say.received_from(
+                    socket,
+                    from,
+                    n,
+                    format!(
+                        "recvfrom(65536) -> {n} bytes from {from}: {}",
+                        shown(&buf[..n])
+                    ),
+                );
+                say.warn("a late reply, after we stopped waiting for it: discarded, so it is not taken for the next answer");
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => break Err(e),
+        }
+    };
+    socket
+        .set_nonblocking(false)
+        .context("set_nonblocking(false)")?;
+    match drained {
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => Err(refused(server, e, say)),
+        other => other.context("recvfrom(65536), non-blocking"),
+    }
+}
+// ANCHOR_END: late_replies
+
 /// No reply in time: say what that means for UDP, and go on.
 fn no_reply(
     server: SocketAddr,
@@ -617,8 +661,8 @@ fn no_reply(
             " — an unconnected socket is never told which (try --connect)"
         }
     ));
-    // A reply that arrives after we gave up will be read as the answer to
-    // the *next* message. Real protocols number their messages for this.
+    // If the reply is only late, it arrives after we gave up: see
+    // discard_late_replies().
     None
 }
 

@@ -360,6 +360,63 @@ fn a_datagram_from_a_stranger_is_not_taken_for_the_reply() {
     assert!(printed.contains(": ignored"), "{printed}");
 }
 
+/// Bytes waiting in the receive queue of the UDP socket bound to `port`
+/// (any address), as /proc/net/udp reports them.
+fn queued_bytes(port: u16) -> Option<u64> {
+    let table = std::fs::read_to_string("/proc/net/udp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let local_port = fields.get(1)?.rsplit(':').next()?;
+        if u16::from_str_radix(local_port, 16).ok()? != port {
+            return None;
+        }
+        let rx = fields.get(4)?.split(':').nth(1)?;
+        u64::from_str_radix(rx, 16).ok()
+    })
+}
+
+#[test]
+fn a_late_reply_is_discarded_not_taken_for_the_next_answer() {
+    let fake = udp();
+    let mut ours = Server::spawn(Command::new(BIN).args([
+        "client",
+        "--timeout",
+        "0.2",
+        "--port",
+        &fake.local_addr().unwrap().port().to_string(),
+    ]));
+    use std::io::Write;
+    let mut input = ours.stdin.take().unwrap();
+    input.write_all(b"first\n").unwrap();
+    let mut buf = [0u8; 64];
+    let (_, client_addr) = fake.recv_from(&mut buf).unwrap();
+    // Answer only after the client has given up on "first".
+    ours.wait_for("no reply from");
+    fake.send_to(b"late answer to first", client_addr).unwrap();
+    // Wait until the late datagram sits in the client's queue (a condition
+    // we can observe, not a sleep), then let the client go on.
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while queued_bytes(client_addr.port()).unwrap_or(0) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the late reply never got queued"
+        );
+        std::thread::yield_now();
+    }
+    input.write_all(b"second\n").unwrap();
+    let (n, _) = fake.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"second");
+    fake.send_to(b"answer to second", client_addr).unwrap();
+    ours.wait_for(r#""answer to second""#);
+    drop(input);
+    let (status, printed, _) = ours.wait();
+    // One message went unanswered in time: the exit status says so.
+    assert_eq!(status.code(), Some(1), "{printed}");
+    let late = printed.find("a late reply").expect(&printed);
+    let second = printed.find(r#"sendto("second""#).expect(&printed);
+    assert!(late < second, "{printed}");
+}
+
 // ---------------------------------------------------------------------------
 // Bad input: the server answers or reports, and keeps serving
 // ---------------------------------------------------------------------------
