@@ -413,7 +413,12 @@ fn rust_in_the_book_is_included_from_compiled_sources() {
             // the program: see `error_texts_in_the_book_are_what_the_programs_print`.)
             let checked = block.before.contains("<!-- stderr-of:")
                 || block.before.contains("<!-- output-contains:");
-            if block.body.contains(" │ ") && !block.body.contains("{{#include") && !checked {
+            // Transcript lines are `tag      │ text`: the bar is the tenth character.
+            let transcript = block
+                .body
+                .lines()
+                .any(|l| l.chars().nth(9) == Some('│') && !l.starts_with(' '));
+            if transcript && !block.body.contains("{{#include") && !checked {
                 panic!(
                     "{page}: a transcript is typed into the book; include its snapshot instead:\n{}",
                     block.body
@@ -477,6 +482,7 @@ lesson_exes!(
 ///     <!-- output-contains: lesson01_what_is_a_socket -->
 ///
 /// every line of the block is a line of its output (stdout and stderr).
+/// `CMD <<< text` types `text` and a newline on the program's stdin.
 /// `{refused}` is a port where nobody listens, `{busy}` one that is taken,
 /// `{tmp}` a fresh temporary directory. Ports and fd numbers compare as `N`.
 #[test]
@@ -494,6 +500,11 @@ fn error_texts_in_the_book_are_what_the_programs_print() {
                 continue;
             };
             let command = command.trim_end_matches("-->").trim();
+            // `cmd <<< text`: `text` and a newline on standard input.
+            let (command, stdin) = match command.split_once(" <<< ") {
+                Some((c, input)) => (c, format!("{input}\n")),
+                None => (command, String::new()),
+            };
             let (_reserved, refused) = refusing_port();
             let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             let tmp = TempDir::new("book");
@@ -503,7 +514,7 @@ fn error_texts_in_the_book_are_what_the_programs_print() {
                     .replace("{tmp}", &tmp.0.display().to_string())
             });
             let bin = words.next().expect("a program name");
-            let out = run(Command::new(exe(&bin)).args(words), b"");
+            let out = run(Command::new(exe(&bin)).args(words), stdin.as_bytes());
             let tmp_name = tmp.0.display().to_string();
             if exact {
                 let printed = out.stderr.replace(&tmp_name, "{tmp}");
