@@ -377,6 +377,9 @@ fn fit_in_one_datagram(prefix: &str, message: &str, say: &Speaker) -> String {
 
 /// The seed's inner loop: ask the operator for a reply until it is not
 /// empty. `None` when stdin has ended (the seed would crash with EOFError).
+/// While the operator types, datagrams from everyone else wait in the
+/// socket's receive buffer — and when it is full, new ones are dropped
+/// without a word: UDP has no flow control to slow the senders down.
 fn typed_reply(sender: SocketAddr, say: &Speaker) -> Result<Option<String>> {
     let mut line = Vec::new();
     loop {
