@@ -174,7 +174,7 @@ pub fn explain(err: &io::Error) -> Explanation {
     }
     match err.kind() {
         K::ConnectionRefused => e(
-            "nobody is listening at that address and port, so the kernel answered the connection attempt with a reset.",
+            "nobody is listening at that address and port: the kernel answered with a reset (TCP) or an ICMP \"port unreachable\" (UDP).",
             "start the server first, and make sure --host and --port match the address it printed.",
         ),
         K::ConnectionReset => e(

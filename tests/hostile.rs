@@ -15,43 +15,237 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{Shutdown, TcpStream, UdpSocket};
+use std::os::unix::net::UnixStream;
 use std::process::Command;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
 
-/// A server under attack: how to start it (on port 0, with a short idle
-/// timeout so a silent client costs seconds, not minutes).
-struct Target {
-    name: &'static str,
-    command: fn() -> Command,
+/// How a target is reached.
+#[derive(Clone, Copy, PartialEq)]
+enum Transport {
+    Tcp,
+    Unix,
 }
 
-fn lesson(bin: &'static str, extra: &'static [&'static str]) -> Command {
+/// A server under attack.
+struct Target {
+    name: &'static str,
+    /// The command, started with a short idle timeout so that a silent
+    /// client costs seconds, not minutes. `dir` is a fresh temp dir (for
+    /// AF_UNIX socket files).
+    command: fn(dir: &TempDir) -> Command,
+    transport: Transport,
+    /// How a message is framed for this server (a line, or a length prefix).
+    encode: fn(&str) -> Vec<u8>,
+}
+
+fn line(message: &str) -> Vec<u8> {
+    format!("{message}\n").into_bytes()
+}
+
+fn length_prefixed(message: &str) -> Vec<u8> {
+    let mut frame = (message.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(message.as_bytes());
+    frame
+}
+
+fn tcp(bin: &'static str, extra: &[&str]) -> Command {
     let mut cmd = Command::new(bin);
     cmd.args(["server", "--port", "0", "--idle-timeout", "2"])
         .args(extra);
     cmd
 }
 
-/// Every TCP lesson server. (lesson02's server answers exactly one call by
-/// design — the seed's single-shot template — so "keeps serving" does not
-/// apply; its bad-input tests are in tests/lesson02_tcp_once.rs.)
+/// Every stream (TCP and AF_UNIX) lesson server. lesson02's server answers
+/// exactly one call by design (the seed's single-shot template), so "keeps
+/// serving" does not apply to it; its bad-input tests are in its own file.
 fn targets() -> Vec<Target> {
-    vec![Target {
-        name: "lesson03_tcp_loop",
-        command: || lesson(env!("CARGO_BIN_EXE_lesson03_tcp_loop"), &[]),
-    }]
+    let t = |name, command, transport, encode| Target {
+        name,
+        command,
+        transport,
+        encode,
+    };
+    use Transport::*;
+    vec![
+        t(
+            "lesson03_tcp_loop",
+            |_| tcp(env!("CARGO_BIN_EXE_lesson03_tcp_loop"), &[]),
+            Tcp,
+            line,
+        ),
+        t(
+            "lesson05_unix_sockets",
+            |dir| {
+                let mut cmd = Command::new(env!("CARGO_BIN_EXE_lesson05_unix_sockets"));
+                cmd.args(["server", "--idle-timeout", "2", "--path"])
+                    .arg(dir.path("s.sock"));
+                cmd
+            },
+            Unix,
+            line,
+        ),
+        t(
+            "lesson06 --impl nix",
+            |_| {
+                tcp(
+                    env!("CARGO_BIN_EXE_lesson06_raw_syscalls"),
+                    &["--impl", "nix"],
+                )
+            },
+            Tcp,
+            line,
+        ),
+        t(
+            "lesson06 --impl socket2",
+            |_| {
+                tcp(
+                    env!("CARGO_BIN_EXE_lesson06_raw_syscalls"),
+                    &["--impl", "socket2"],
+                )
+            },
+            Tcp,
+            line,
+        ),
+        t(
+            "lesson06 --impl std",
+            |_| {
+                tcp(
+                    env!("CARGO_BIN_EXE_lesson06_raw_syscalls"),
+                    &["--impl", "std"],
+                )
+            },
+            Tcp,
+            line,
+        ),
+        t(
+            "lesson07 --framing line",
+            |_| {
+                tcp(
+                    env!("CARGO_BIN_EXE_lesson07_send_and_sendall"),
+                    &["--framing", "line"],
+                )
+            },
+            Tcp,
+            line,
+        ),
+        t(
+            "lesson07 --framing length",
+            |_| {
+                tcp(
+                    env!("CARGO_BIN_EXE_lesson07_send_and_sendall"),
+                    &["--framing", "length"],
+                )
+            },
+            Tcp,
+            length_prefixed,
+        ),
+        t(
+            "lesson08_timeouts_and_blocking",
+            |_| tcp(env!("CARGO_BIN_EXE_lesson08_timeouts_and_blocking"), &[]),
+            Tcp,
+            line,
+        ),
+    ]
+}
+
+/// A connection to a target, whichever its transport.
+enum Conn {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Conn {
+    fn open(target: &Target, server: &Server) -> Result<Conn, String> {
+        let conn = match target.transport {
+            Transport::Tcp => Conn::Tcp(
+                TcpStream::connect_timeout(&server.addr(), PATIENCE)
+                    .map_err(|e| format!("connect: {e}"))?,
+            ),
+            Transport::Unix => Conn::Unix(
+                UnixStream::connect(&server.listening_on).map_err(|e| format!("connect: {e}"))?,
+            ),
+        };
+        let sock = conn.sock();
+        sock.set_read_timeout(Some(PATIENCE))
+            .map_err(|e| e.to_string())?;
+        sock.set_write_timeout(Some(PATIENCE))
+            .map_err(|e| e.to_string())?;
+        Ok(conn)
+    }
+
+    fn sock(&self) -> socket2::SockRef<'_> {
+        match self {
+            Conn::Tcp(s) => socket2::SockRef::from(s),
+            Conn::Unix(s) => socket2::SockRef::from(s),
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
+        match self {
+            Conn::Tcp(s) => s.write_all(bytes),
+            Conn::Unix(s) => s.write_all(bytes),
+        }
+        .map_err(|e| format!("send: {e}"))
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.read(buf),
+            Conn::Unix(s) => s.read(buf),
+        }
+    }
+
+    /// Read until the reply contains `expected` (case-insensitively: some
+    /// servers shout), the peer hangs up, or the deadline passes.
+    fn reply_containing(&mut self, expected: &str) -> Result<(), String> {
+        let deadline = Instant::now() + PATIENCE;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let text = String::from_utf8_lossy(&got).to_lowercase();
+            if text.contains(&expected.to_lowercase()) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "no reply containing {expected:?} in time; got {text:?}"
+                ));
+            }
+            match self.read(&mut buf) {
+                Ok(0) => {
+                    return Err(format!(
+                        "hung up before replying {expected:?}; got {text:?}"
+                    ));
+                }
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) => {
+                    return Err(format!(
+                        "reading the reply to {expected:?}: {e}; got {text:?}"
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// The well-behaved client: one message, its reply intact.
+fn good_client(target: &Target, server: &Server, tag: &str) -> Result<(), String> {
+    let mut c = Conn::open(target, server)?;
+    c.send(&(target.encode)(tag))?;
+    c.reply_containing(tag)
 }
 
 /// A bad client. Returns Err(why) if the server misbehaved *during* the case
 /// (e.g. a half-closed client got no reply).
 struct Case {
     name: &'static str,
-    run: fn(&mut Server) -> Result<(), String>,
+    run: fn(&Target, &mut Server) -> Result<(), String>,
 }
 
 fn cases() -> Vec<Case> {
@@ -65,8 +259,8 @@ fn cases() -> Vec<Case> {
             run: split_character,
         },
         Case {
-            name: "empty line",
-            run: empty_line,
+            name: "empty message",
+            run: empty_message,
         },
         Case {
             name: "1 MiB without a newline",
@@ -99,97 +293,67 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn connect(server: &Server) -> Result<TcpStream, String> {
-    let c = TcpStream::connect_timeout(&server.addr(), PATIENCE)
-        .map_err(|e| format!("connect: {e}"))?;
-    c.set_read_timeout(Some(PATIENCE))
-        .map_err(|e| e.to_string())?;
-    c.set_write_timeout(Some(PATIENCE))
-        .map_err(|e| e.to_string())?;
-    Ok(c)
-}
-
-/// Read until the reply contains `expected` (case-insensitively: some
-/// servers shout), the peer hangs up, or the deadline passes.
-fn read_reply_containing(c: &mut TcpStream, expected: &str) -> Result<String, String> {
-    let deadline = Instant::now() + PATIENCE;
-    let mut got = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        let text = String::from_utf8_lossy(&got).to_lowercase();
-        if text.contains(&expected.to_lowercase()) {
-            return Ok(text);
-        }
-        if Instant::now() > deadline {
-            return Err(format!(
-                "no reply containing {expected:?} in time; got {:?}",
-                text
-            ));
-        }
-        match c.read(&mut buf) {
-            Ok(0) => {
-                return Err(format!(
-                    "hung up before replying {expected:?}; got {text:?}"
-                ));
-            }
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-            Err(e) => {
-                return Err(format!(
-                    "reading the reply to {expected:?}: {e}; got {text:?}"
-                ));
-            }
-        }
-    }
-}
-
-/// The well-behaved client: one message, its reply intact.
-fn good_client(server: &Server, tag: &str) -> Result<(), String> {
-    let mut c = connect(server)?;
-    c.write_all(format!("{tag}\n").as_bytes())
-        .map_err(|e| format!("send: {e}"))?;
-    read_reply_containing(&mut c, tag).map(|_| ())
-}
-
-fn invalid_utf8(s: &mut Server) -> Result<(), String> {
-    let mut c = connect(s)?;
-    c.write_all(b"bad \xff\xfe\xc0 bytes\n")
-        .map_err(|e| e.to_string())?;
+fn invalid_utf8(t: &Target, s: &mut Server) -> Result<(), String> {
+    let mut c = Conn::open(t, s)?;
+    let bad = "bad \u{FFFD} bytes".replace('\u{FFFD}', "\u{1}");
+    let mut bytes = (t.encode)(&bad);
+    // Swap the marker for bytes that are never UTF-8, keeping any length prefix right.
+    let at = bytes.iter().position(|&b| b == 1).expect("marker");
+    bytes[at] = 0xff;
+    c.send(&bytes)?;
     let mut buf = [0u8; 256];
     let _ = c.read(&mut buf); // whatever the server answers (or not)
     Ok(())
 }
 
-fn split_character(s: &mut Server) -> Result<(), String> {
-    let mut c = connect(s)?;
-    c.set_nodelay(true).map_err(|e| e.to_string())?;
-    let message = "我是客户端\n".as_bytes();
-    for piece in [&message[..1], &message[1..2], &message[2..4], &message[4..]] {
-        c.write_all(piece).map_err(|e| e.to_string())?;
+fn split_character(t: &Target, s: &mut Server) -> Result<(), String> {
+    let mut c = Conn::open(t, s)?;
+    if let Conn::Tcp(tcp) = &c {
+        tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+    }
+    // Cut inside the first character, 我 = e6 88 91, so that no piece ends
+    // on a character boundary until the rest arrives: servers that take one
+    // read as one message (lessons 03 and 05, like the seeds) must still
+    // see one whole message, and every server must keep the character whole.
+    let message = (t.encode)("我是客户端");
+    let start = message
+        .windows(3)
+        .position(|w| w == "我".as_bytes())
+        .expect("the message holds 我");
+    let cuts = [start + 1, start + 2, message.len()];
+    let mut from = 0;
+    for to in cuts {
+        c.send(&message[from..to])?;
+        from = to;
         // The pause *is* the attack (pieces arrive as separate reads); no
         // readiness is being waited for.
         thread::sleep(Duration::from_millis(30));
     }
-    read_reply_containing(&mut c, "我是客户端").map(|_| ())
+    c.reply_containing("我是客户端")
 }
 
-fn empty_line(s: &mut Server) -> Result<(), String> {
-    let mut c = connect(s)?;
-    c.write_all(b"\n").map_err(|e| e.to_string())?;
-    c.write_all(b"after-empty\n").map_err(|e| e.to_string())?;
-    read_reply_containing(&mut c, "after-empty").map(|_| ())
+fn empty_message(t: &Target, s: &mut Server) -> Result<(), String> {
+    let mut c = Conn::open(t, s)?;
+    c.send(&(t.encode)(""))?;
+    c.send(&(t.encode)("after-empty"))?;
+    c.reply_containing("after-empty")
 }
 
-fn one_mebibyte(s: &mut Server) -> Result<(), String> {
+fn one_mebibyte(t: &Target, s: &mut Server) -> Result<(), String> {
     let before = rss_kib(s.pid());
-    let mut c = connect(s)?;
-    c.set_write_timeout(Some(Duration::from_secs(10)))
+    let mut c = Conn::open(t, s)?;
+    c.sock()
+        .set_write_timeout(Some(Duration::from_secs(10)))
         .map_err(|e| e.to_string())?;
-    // The server may cut us off part-way (that is allowed: it must say why
-    // or just hang up); it must not buffer the whole flood.
-    let _ = c.write_all(&vec![b'a'; 1 << 20]);
-    let _ = c.shutdown(Shutdown::Write);
-    let mut sink = Vec::new();
-    let _ = c.read_to_end(&mut sink);
+    // For a length-framed server, announce the whole mebibyte in the prefix.
+    let mut flood = (t.encode)(&"a".repeat(1 << 20));
+    flood.pop_if(|b| *b == b'\n');
+    // The server may cut us off part-way (allowed: it must say why or just
+    // hang up); it must not buffer the whole flood.
+    let _ = c.send(&flood);
+    let _ = c.sock().shutdown(Shutdown::Write);
+    let mut buf = [0u8; 65536];
+    while matches!(c.read(&mut buf), Ok(n) if n > 0) {}
     let after = rss_kib(s.pid());
     match (before, after) {
         (Some(b), Some(a)) if a > b + 4096 => {
@@ -199,25 +363,35 @@ fn one_mebibyte(s: &mut Server) -> Result<(), String> {
     }
 }
 
-fn connect_close_50(s: &mut Server) -> Result<(), String> {
+fn connect_close_50(t: &Target, s: &mut Server) -> Result<(), String> {
     for _ in 0..50 {
-        drop(connect(s)?);
+        drop(Conn::open(t, s)?);
     }
     Ok(())
 }
 
-fn two_hundred_at_once(s: &mut Server) -> Result<(), String> {
+fn two_hundred_at_once(t: &Target, s: &mut Server) -> Result<(), String> {
     // Non-blocking connects: all 200 handshakes start at once, then every
     // socket is closed. (Blocking connects would wait in turn once the
     // accept queue is full, which is a different, slower test.)
+    let (domain, addr) = match t.transport {
+        Transport::Tcp => (socket2::Domain::IPV4, socket2::SockAddr::from(s.addr())),
+        Transport::Unix => (
+            socket2::Domain::UNIX,
+            socket2::SockAddr::unix(&s.listening_on).map_err(|e| e.to_string())?,
+        ),
+    };
     let mut socks = Vec::new();
     for _ in 0..200 {
-        let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
-            .map_err(|e| e.to_string())?;
+        let sock =
+            socket2::Socket::new(domain, socket2::Type::STREAM, None).map_err(|e| e.to_string())?;
         sock.set_nonblocking(true).map_err(|e| e.to_string())?;
-        match sock.connect(&s.addr().into()) {
+        match sock.connect(&addr) {
             Ok(()) => {}
+            // In progress (TCP), or the queue is full right now (AF_UNIX
+            // says EAGAIN instead of dropping the SYN): both are the burst.
             Err(e) if e.raw_os_error() == Some(nix::errno::Errno::EINPROGRESS as i32) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(format!("connect: {e}")),
         }
         socks.push(sock);
@@ -226,48 +400,51 @@ fn two_hundred_at_once(s: &mut Server) -> Result<(), String> {
     Ok(())
 }
 
-fn reset_mid_message(s: &mut Server) -> Result<(), String> {
-    let c = connect(s)?;
-    socket2::SockRef::from(&c)
+fn reset_mid_message(t: &Target, s: &mut Server) -> Result<(), String> {
+    let mut c = Conn::open(t, s)?;
+    c.sock()
         .set_linger(Some(Duration::ZERO))
         .map_err(|e| e.to_string())?;
-    (&c).write_all("half a mess".as_bytes())
-        .map_err(|e| e.to_string())?;
-    drop(c); // SO_LINGER 0: RST instead of FIN
+    let half = (t.encode)("half a message that never ends");
+    c.send(&half[..half.len() / 2])?;
+    drop(c); // SO_LINGER 0: RST instead of FIN (on TCP)
     Ok(())
 }
 
-fn half_close(s: &mut Server) -> Result<(), String> {
-    let mut c = connect(s)?;
-    c.write_all(b"half-closed\n").map_err(|e| e.to_string())?;
-    c.shutdown(Shutdown::Write).map_err(|e| e.to_string())?;
-    read_reply_containing(&mut c, "half-closed").map(|_| ())
+fn half_close(t: &Target, s: &mut Server) -> Result<(), String> {
+    let mut c = Conn::open(t, s)?;
+    c.send(&(t.encode)("half-closed"))?;
+    c.sock()
+        .shutdown(Shutdown::Write)
+        .map_err(|e| e.to_string())?;
+    c.reply_containing("half-closed")
 }
 
-fn never_reads(s: &mut Server) -> Result<(), String> {
-    let mut c = connect(s)?;
-    socket2::SockRef::from(&c)
+fn never_reads(t: &Target, s: &mut Server) -> Result<(), String> {
+    let mut c = Conn::open(t, s)?;
+    c.sock()
         .set_recv_buffer_size(4096)
         .map_err(|e| e.to_string())?;
-    c.set_write_timeout(Some(Duration::from_secs(10)))
+    c.sock()
+        .set_write_timeout(Some(Duration::from_secs(10)))
         .map_err(|e| e.to_string())?;
-    // Many small messages, each of which earns a reply we never read: the
-    // server's writes must eventually time out instead of blocking forever.
-    let line = b"flood flood flood flood flood flood flood flood flood flood\n";
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // Many messages, each of which earns a reply we never read: the server's
+    // writes must eventually time out instead of blocking it forever.
+    let message = (t.encode)("flood flood flood flood flood flood flood flood flood flood");
+    let deadline = Instant::now() + Duration::from_secs(12);
     while Instant::now() < deadline {
-        if c.write_all(line).is_err() {
+        if c.send(&message).is_err() {
             break; // the server gave up on us: that is the point
         }
     }
     Ok(())
 }
 
-fn silent(s: &mut Server) -> Result<(), String> {
-    let c = connect(s)?;
+fn silent(t: &Target, s: &mut Server) -> Result<(), String> {
+    let c = Conn::open(t, s)?;
     // Keep the silent client connected while the good client is served:
     // the server's idle timeout must free it.
-    let result = good_client(s, "despite-silence");
+    let result = good_client(t, s, "despite-silence");
     drop(c);
     result
 }
@@ -278,50 +455,48 @@ fn rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Run every case against every target, in parallel; return the failures
-/// and the good-reply count.
-fn attack(targets: &[Target]) -> (usize, Vec<String>, usize) {
+/// The outcome of a set of runs.
+struct Tally {
+    runs: usize,
+    failures: Vec<String>,
+    good: usize,
+}
+
+/// Run every (target, case) pair on 8 worker threads.
+fn attack(targets: &[Target]) -> Tally {
     let cases = cases();
     let runs: Vec<(&Target, &Case)> = targets
         .iter()
         .flat_map(|t| cases.iter().map(move |c| (t, c)))
         .collect();
     let failures = Mutex::new(Vec::new());
-    let good = Mutex::new(0usize);
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    // 8 workers take runs from the list: 2 cores, and a run may hold 200
-    // fds; most runs are quick, a few wait out a server's timeout.
+    let good = AtomicUsize::new(0);
+    let next = AtomicUsize::new(0);
+    // 8 workers: 2 cores, and a run may hold 200 fds; most runs are quick,
+    // a few wait out a server's timeout.
     thread::scope(|scope| {
         for _ in 0..8 {
             scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let Some((target, case)) = runs.get(i) else {
-                        break;
-                    };
-                    let started = Instant::now();
-                    let mut server = Server::start(&mut (target.command)());
-                    let tag = format!("good-{i}");
-                    let outcome = (case.run)(&mut server)
+                while let Some((target, case)) = runs.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let dir = TempDir::new("hostile");
+                    let mut server = Server::start(&mut (target.command)(&dir));
+                    let tag = format!("good-{}", next.load(Ordering::SeqCst));
+                    let outcome = (case.run)(target, &mut server)
                         .map_err(|e| format!("during the case: {e}"))
                         .and_then(|()| {
-                            good_client(&server, &tag)
+                            good_client(target, &server, &tag)
                                 .map_err(|e| format!("good client afterwards: {e}"))
                         });
-                    eprintln!(
-                        "  {:>6.2}s  {} / {}",
-                        started.elapsed().as_secs_f64(),
-                        target.name,
-                        case.name
-                    );
                     match outcome {
-                        Ok(()) => *good.lock().unwrap() += 1,
+                        Ok(()) => {
+                            good.fetch_add(1, Ordering::SeqCst);
+                        }
                         Err(e) => {
                             let printed = server.output_so_far();
                             let tail: Vec<&str> = printed.lines().rev().take(4).collect();
                             failures.lock().unwrap().push(format!(
-                                "{} / {}: {e}\n    server's last lines: {:?}",
-                                target.name, case.name, tail
+                                "{} / {}: {e}\n    server's last lines: {tail:?}",
+                                target.name, case.name
                             ))
                         }
                     }
@@ -329,28 +504,32 @@ fn attack(targets: &[Target]) -> (usize, Vec<String>, usize) {
             });
         }
     });
-    (
-        runs.len(),
-        failures.into_inner().unwrap(),
-        good.into_inner().unwrap(),
-    )
+    Tally {
+        runs: runs.len(),
+        failures: failures.into_inner().unwrap(),
+        good: good.into_inner(),
+    }
 }
 
 #[test]
-fn every_lesson_server_survives_every_hostile_client() {
+fn every_stream_server_survives_every_hostile_client() {
     let targets = targets();
-    let (runs, failures, good) = attack(&targets);
+    let tally = attack(&targets);
     println!(
-        "hostile suite: {} cases x {} servers = {runs} runs, {} passed, good replies served {good}/{runs}",
+        "hostile suite (streams): {} cases x {} servers = {} runs, {} passed, good replies served {}/{}",
         cases().len(),
         targets.len(),
-        runs - failures.len()
+        tally.runs,
+        tally.runs - tally.failures.len(),
+        tally.good,
+        tally.runs
     );
     assert!(
-        failures.is_empty(),
-        "{} of {runs} runs failed:\n{}",
-        failures.len(),
-        failures.join("\n")
+        tally.failures.is_empty(),
+        "{} of {} runs failed:\n{}",
+        tally.failures.len(),
+        tally.runs,
+        tally.failures.join("\n")
     );
 }
 
@@ -361,24 +540,110 @@ fn the_suite_fails_a_naive_server_in_the_seeds_style() {
     }
     let naive = [Target {
         name: "naive seed-style server",
-        command: || {
+        command: |_| {
             let mut cmd = python("naive_echo_server.py");
             cmd.arg("0");
             cmd
         },
+        transport: Transport::Tcp,
+        encode: line,
     }];
-    let (runs, failures, _) = attack(&naive);
+    let tally = attack(&naive);
     println!(
-        "naive server: {} of {runs} runs failed, as they must",
-        failures.len()
+        "naive server: {} of {} runs failed, as they must",
+        tally.failures.len(),
+        tally.runs
     );
-    // The seeds' decode('utf-8') crashes on the first bad byte, and its
-    // blocking loop has no idle timeout: both must be caught.
-    for must_fail in ["invalid UTF-8", "connects, sends nothing"] {
+    // The seeds' decode('utf-8') crashes on the first bad byte, a reset
+    // kills it, and its blocking loop has no idle timeout: all must be caught.
+    for must_fail in [
+        "invalid UTF-8",
+        "reset mid-message",
+        "connects, sends nothing",
+    ] {
         assert!(
-            failures.iter().any(|f| f.contains(must_fail)),
+            tally.failures.iter().any(|f| f.contains(must_fail)),
             "the suite did not catch the naive server on {must_fail:?}:\n{}",
-            failures.join("\n")
+            tally.failures.join("\n")
         );
     }
+}
+
+/// UDP has no connections to reset, half-close or hold open; its hostile
+/// inputs are datagrams. After each, a good datagram must be answered.
+#[test]
+fn the_udp_server_survives_every_hostile_datagram() {
+    let bin = env!("CARGO_BIN_EXE_lesson04_udp");
+    let cases: [(&str, fn(&UdpSocket, &Server)); 6] = [
+        ("invalid UTF-8", |c, s| {
+            drop(c.send_to(b"bad \xff\xfe bytes", s.addr()))
+        }),
+        ("zero-byte datagram", |c, s| drop(c.send_to(b"", s.addr()))),
+        ("largest IPv4 datagram (65,507 bytes)", |c, s| {
+            drop(c.send_to(&vec![b'x'; 65_507], s.addr()))
+        }),
+        ("a character split across two datagrams", |c, s| {
+            let bytes = "我是".as_bytes();
+            let _ = c.send_to(&bytes[..2], s.addr());
+            let _ = c.send_to(&bytes[2..], s.addr());
+        }),
+        (
+            "oversized (65,508 bytes: the sender's kernel refuses)",
+            |c, s| {
+                assert!(
+                    c.send_to(&vec![b'x'; 65_508], s.addr()).is_err(),
+                    "IPv4 cannot carry it"
+                );
+            },
+        ),
+        ("1,000 datagrams without reading a reply", |c, s| {
+            for _ in 0..1000 {
+                let _ = c.send_to(b"flood", s.addr());
+            }
+        }),
+    ];
+    let mut failures = Vec::new();
+    for (name, attack) in cases {
+        let server = Server::start(Command::new(bin).args(["server", "--port", "0"]));
+        let bad = UdpSocket::bind("127.0.0.1:0").unwrap();
+        attack(&bad, &server);
+        let good = UdpSocket::bind("127.0.0.1:0").unwrap();
+        good.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let mut buf = [0u8; 65_536];
+        // UDP may drop a datagram when the server's receive buffer is full
+        // (the flood case does exactly that), so a good UDP client retries.
+        // The reply must come to the good socket, from the server: nothing
+        // mixed up with the bad socket's replies.
+        let mut outcome = Err("no reply after 20 tries".to_string());
+        for _ in 0..20 {
+            good.send_to(b"good-udp", server.addr()).unwrap();
+            match good.recv_from(&mut buf) {
+                Ok((n, from))
+                    if from == server.addr()
+                        && String::from_utf8_lossy(&buf[..n]).contains("good-udp") =>
+                {
+                    outcome = Ok(());
+                    break;
+                }
+                Ok((n, from)) => {
+                    outcome = Err(format!(
+                        "wrong reply from {from}: {:?}",
+                        String::from_utf8_lossy(&buf[..n])
+                    ));
+                    break;
+                }
+                Err(_) => continue, // lost: try again
+            }
+        }
+        if let Err(e) = outcome {
+            failures.push(format!("lesson04_udp / {name}: {e}"));
+        }
+    }
+    println!(
+        "hostile suite (UDP): 6 cases x 1 server, {} passed, good replies {}/6",
+        6 - failures.len(),
+        6 - failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -155,8 +155,10 @@ pub struct Server {
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
     stderr: mpsc::Receiver<String>,
-    /// The address from its "listening on ADDR" line, if it printed one.
+    /// The address from its "listening on ADDR" line, if it is an IP address.
     pub addr: Option<SocketAddr>,
+    /// Whatever followed "listening on " (an IP address, or a socket path).
+    pub listening_on: String,
     /// Feed the program's stdin (for `--reply-from-stdin` and the like).
     pub stdin: Option<ChildStdin>,
 }
@@ -174,6 +176,7 @@ impl Server {
             .next()
             .unwrap();
         s.addr = addr.parse().ok();
+        s.listening_on = addr.to_string();
         s
     }
 
@@ -195,6 +198,7 @@ impl Server {
             seen: Vec::new(),
             stderr,
             addr: None,
+            listening_on: String::new(),
             stdin,
         }
     }
