@@ -102,7 +102,13 @@ fn call_in(text: &str) -> Option<Call> {
     } else {
         return None;
     };
-    let bytes = byte_count(result);
+    // Only reads and writes count bytes (`bind(..) -> 0` is a status).
+    let moves_bytes = SENDS.contains(&kind.as_str()) || RECEIVES.contains(&kind.as_str());
+    let bytes = if moves_bytes {
+        byte_count(result)
+    } else {
+        None
+    };
     // A descriptor's number varies from run to run: show that it is an fd.
     let shown_args = without_fd_numbers(shown_args);
     let mut label = format!("{name}({shown_args})");
@@ -136,7 +142,7 @@ fn without_fd_numbers(args: &str) -> String {
 }
 
 /// The calls recognised even when the lesson describes them in words.
-const KNOWN: [&str; 21] = [
+const KNOWN: &[&str] = &[
     "socket",
     "bind",
     "listen",
@@ -158,6 +164,7 @@ const KNOWN: [&str; 21] = [
     "read",
     "read_line",
     "read_exact",
+    "read_frame",
 ];
 
 fn bytes_text(n: usize) -> String {
@@ -166,20 +173,46 @@ fn bytes_text(n: usize) -> String {
 
 /// The first `N bytes` (or `1 byte`) in a call's result.
 fn byte_count(result: &str) -> Option<usize> {
-    let chars: Vec<(usize, char)> = result.char_indices().collect();
+    // Quoted payloads may contain digits of their own: skip them.
+    let mut plain = String::new();
+    let mut quote = None;
+    for c in result.chars() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, c) => plain.push(c),
+            _ => {}
+        }
+    }
+    // The count a call returned follows its last arrow: `-> 6 bytes`, or a
+    // bare `-> 5`. A number followed by anything else there (`-> 3919467:
+    // the kernel took 3919467 of 16777216 bytes`) is not a byte count.
+    if let Some(at) = plain.rfind("-> ") {
+        let after = &plain[at + 3..];
+        let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+        if !digits.is_empty() {
+            let rest = &after[digits.len()..];
+            let counts = rest.is_empty() || rest.starts_with(" byte") || rest.starts_with(" (");
+            return counts.then(|| digits.parse().ok()).flatten();
+        }
+    }
+    // Otherwise the first number that is not an fd (`send "hi" (2 bytes)`,
+    // `-> sendto(fd 5, 2 bytes)`), if it counts bytes.
+    let chars: Vec<(usize, char)> = plain.char_indices().collect();
     for (k, &(i, c)) in chars.iter().enumerate() {
         let starts_number = c.is_ascii_digit()
             && (k == 0 || !chars[k - 1].1.is_ascii_alphanumeric() && chars[k - 1].1 != '\\');
-        if !starts_number {
+        if !starts_number || plain[..i].ends_with("fd ") {
             continue;
         }
-        let digits: String = result[i..]
+        let digits: String = plain[i..]
             .chars()
             .take_while(char::is_ascii_digit)
             .collect();
-        if result[i + digits.len()..].starts_with(" byte") {
-            return digits.parse().ok();
-        }
+        return plain[i + digits.len()..]
+            .starts_with(" byte")
+            .then(|| digits.parse().ok())
+            .flatten();
     }
     None
 }
@@ -202,7 +235,7 @@ fn matching_paren(text: &str) -> Option<usize> {
     None
 }
 
-const SENDS: [&str; 9] = [
+const SENDS: &[&str] = &[
     "send",
     "sendall",
     "sendto",
@@ -213,7 +246,7 @@ const SENDS: [&str; 9] = [
     "writev",
     "send_all",
 ];
-const RECEIVES: [&str; 8] = [
+const RECEIVES: &[&str] = &[
     "recv",
     "recvfrom",
     "recv_from",
@@ -222,6 +255,7 @@ const RECEIVES: [&str; 8] = [
     "read_line",
     "read_to_end",
     "read_exact",
+    "read_frame",
 ];
 
 /// What a call puts on the wire, as an arrow label; `None` for local calls.
@@ -523,6 +557,18 @@ client   │ recv(1024) -> 0 bytes: the peer hung up
         assert_eq!(c.label, "send(…) -> 2 bytes");
         assert_eq!(call_in("decoded as UTF-8: \"hi\""), None);
         assert_eq!(call_in("served 2 clients"), None);
+        assert_eq!(
+            call_in("send(<9 bytes>) -> 3: the kernel took 3 of 9 bytes")
+                .unwrap()
+                .bytes,
+            None
+        );
+        assert_eq!(
+            call_in("write_all(b'hi') -> sendto(fd 5, 2 bytes)")
+                .unwrap()
+                .bytes,
+            Some(2)
+        );
         assert_eq!(call_in("listen(fd 5, 5)").unwrap().label, "listen(fd, 5)");
         let c = call_in("send \"你好\" (6 bytes)").unwrap();
         assert_eq!((c.label.as_str(), c.bytes), ("send(…) -> 6 bytes", Some(6)));
