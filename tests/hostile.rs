@@ -647,3 +647,76 @@ fn the_udp_server_survives_every_hostile_datagram() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Every server, plus the UDP one, as a command that starts it on defaults
+/// (but port 0): for the checks that apply to all of them alike.
+fn all_servers() -> Vec<(&'static str, fn(&TempDir) -> Command)> {
+    let mut all: Vec<(&'static str, fn(&TempDir) -> Command)> =
+        targets().iter().map(|t| (t.name, t.command)).collect();
+    all.push(("lesson04_udp", |_| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lesson04_udp"));
+        cmd.args(["server", "--port", "0"]);
+        cmd
+    }));
+    all
+}
+
+#[test]
+fn every_server_stops_cleanly_on_sigint_and_sigterm() {
+    use nix::sys::signal::Signal;
+    let mut failures = Vec::new();
+    for (name, command) in all_servers() {
+        for signal in [Signal::SIGINT, Signal::SIGTERM] {
+            let dir = TempDir::new("signal");
+            let server = Server::start(&mut command(&dir));
+            let socket_file = server
+                .addr
+                .is_none()
+                .then(|| std::path::PathBuf::from(&server.listening_on));
+            let (status, out, err) = server.signal_and_wait(signal);
+            let closing = format!("{signal} received: stopped cleanly");
+            if !status.success() || !out.contains(&closing) {
+                failures.push(format!(
+                    "{name} / {signal}: exit {status:?}, closing line missing\n{out}\n{err}"
+                ));
+            }
+            if let Some(path) = socket_file.filter(|p| p.exists()) {
+                failures.push(format!(
+                    "{name} / {signal}: left its socket file {} behind",
+                    path.display()
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn servers_listen_on_loopback_by_default_and_warn_before_exposing_themselves() {
+    let mut failures = Vec::new();
+    for (name, command) in all_servers() {
+        let dir = TempDir::new("exposure");
+        let server = Server::start(&mut command(&dir));
+        if let Some(addr) = server.addr.filter(|a| !a.ip().is_loopback()) {
+            failures.push(format!(
+                "{name} listens on {addr} by default, not on loopback"
+            ));
+        }
+        drop(server);
+        let mut cmd = command(&dir);
+        if cmd.get_args().any(|a| a == "--port") {
+            // The warning comes before "listening on", so it is already seen.
+            let mut exposed = Server::start(cmd.args(["--host", "0.0.0.0"]));
+            let printed = exposed.output_so_far();
+            if !printed
+                .lines()
+                .any(|l| l.starts_with("warning") && l.contains("reachable from other machines"))
+            {
+                failures.push(format!(
+                    "{name}: no exposure warning for 0.0.0.0:\n{printed}"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
