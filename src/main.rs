@@ -17,17 +17,50 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 const LESSONS: &[(&str, &str)] = &[
-    ("lesson01_what_is_a_socket", "the (domain, type, protocol) triple; a socket is a file"),
-    ("lesson02_tcp_once", "the phone call: bind, listen, accept / connect, send, recv, close - once"),
-    ("lesson03_tcp_loop", "serve client after client; talk until the peer hangs up or says exit"),
-    ("lesson04_udp", "datagrams: send_to / recv_from, no connection, boundaries kept"),
-    ("lesson05_unix_sockets", "AF_UNIX: a socket file, abstract names, peer credentials"),
-    ("lesson06_raw_syscalls", "the same server with nix syscalls, socket2 and std"),
-    ("lesson07_send_and_sendall", "short writes: write vs write_all; TCP is a byte stream"),
-    ("lesson08_timeouts_and_blocking", "timeouts, WouldBlock, non-blocking sockets"),
-    ("lesson09_socket_options", "SO_REUSEADDR, buffers, TCP_NODELAY, both ends' names"),
-    ("lesson10_socket_as_file", "a socket as a file: buffered reading, lines, shutdown"),
-    ("lesson11_concurrent_server", "the second client waits: threads and poll"),
+    (
+        "lesson01_what_is_a_socket",
+        "the (domain, type, protocol) triple; a socket is a file",
+    ),
+    (
+        "lesson02_tcp_once",
+        "the phone call: bind, listen, accept / connect, send, recv, close - once",
+    ),
+    (
+        "lesson03_tcp_loop",
+        "serve client after client; talk until the peer hangs up or says exit",
+    ),
+    (
+        "lesson04_udp",
+        "datagrams: send_to / recv_from, no connection, boundaries kept",
+    ),
+    (
+        "lesson05_unix_sockets",
+        "AF_UNIX: a socket file, abstract names, peer credentials",
+    ),
+    (
+        "lesson06_raw_syscalls",
+        "the same server with nix syscalls, socket2 and std",
+    ),
+    (
+        "lesson07_send_and_sendall",
+        "short writes: write vs write_all; TCP is a byte stream",
+    ),
+    (
+        "lesson08_timeouts_and_blocking",
+        "timeouts, WouldBlock, non-blocking sockets",
+    ),
+    (
+        "lesson09_socket_options",
+        "SO_REUSEADDR, buffers, TCP_NODELAY, both ends' names",
+    ),
+    (
+        "lesson10_socket_as_file",
+        "a socket as a file: buffered reading, lines, shutdown",
+    ),
+    (
+        "lesson11_concurrent_server",
+        "the second client waits: threads and poll",
+    ),
 ];
 
 /// The socket-lessons tour: the lessons, and the exercise checker.
@@ -89,7 +122,12 @@ fn main() -> ExitCode {
             Some(e) => tour::hint(e),
             None => ExitCode::FAILURE,
         },
-        Cmd::Check { exercise, json, time_limit, command } => match known(&exercise) {
+        Cmd::Check {
+            exercise,
+            json,
+            time_limit,
+            command,
+        } => match known(&exercise) {
             Some(e) => tour::check(e, &command, json, Duration::from_secs(time_limit.max(1))),
             None => ExitCode::from(2),
         },
@@ -104,7 +142,9 @@ fn lessons() {
 }
 
 fn exercises() {
-    println!("\nExercises: edit lessons/exercises/<file>.rs, then `cargo run -- check <exercise>`\n");
+    println!(
+        "\nExercises: edit lessons/exercises/<file>.rs, then `cargo run -- check <exercise>`\n"
+    );
     for e in tour::EXERCISES {
         println!("  {:<11} {:<31} {}", e.id, e.bin, tour::status(e));
         println!("  {:<11} {} ({})", "", e.task, e.lesson);
@@ -116,7 +156,10 @@ fn known(name: &str) -> Option<&'static tour::Exercise> {
     let found = tour::find(name);
     if found.is_none() {
         let ids: Vec<&str> = tour::EXERCISES.iter().map(|e| e.id).collect();
-        eprintln!("error: no exercise called {name:?}; the exercises are: {}", ids.join(", "));
+        eprintln!(
+            "error: no exercise called {name:?}; the exercises are: {}",
+            ids.join(", ")
+        );
     }
     found
 }

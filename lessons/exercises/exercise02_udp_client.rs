@@ -12,11 +12,12 @@
 //! DO NOT CHANGE: the command line (`--host`, `--port`) and the
 //! "the server says: ..." line — the checker relies on them.
 //!
-//! The `allow` line below silences the warnings the `todo!()`s cause; delete
+//! The `allow` lines below silence the warnings the `todo!()`s cause; delete
 //! it when you are done.
 //!
 //! Check it:  cargo run -- check exercise02      Hint: cargo run -- hint exercise02
 #![allow(unused_imports, unused_mut, unused_variables, unreachable_code)]
+#![allow(clippy::diverging_sub_expression)]
 
 use std::io::BufRead;
 use std::net::{SocketAddr, UdpSocket};
@@ -57,7 +58,10 @@ fn talk_to(server: SocketAddr) -> Result<()> {
         // enough for any datagram, and keep the bytes you got in `reply`.
         let reply: Vec<u8> = todo!("send the line, receive the reply");
 
-        say.say(format!("the server says: {}", String::from_utf8_lossy(&reply)));
+        say.say(format!(
+            "the server says: {}",
+            String::from_utf8_lossy(&reply)
+        ));
     }
     Ok(())
 }

@@ -49,13 +49,24 @@ fn run_tcp_client<T: Send + 'static>(
     let mut program = ctx.spawn(&args, &env, stdin.to_vec())?;
     let Some(stream) = wire::accept_until(&listener, &mut program, deadline) else {
         let finished = program.wait_until(deadline);
-        return Ok(ClientRun { finished, peer: None, addr });
+        return Ok(ClientRun {
+            finished,
+            peer: None,
+            addr,
+        });
     };
-    let server = thread::spawn(move || peer(stream, deadline));
+    // The peer gives up a little before the program is killed: the kill
+    // closes the program's socket, which must not pass for a clean close.
+    let peer_deadline = deadline - (ctx.limit / 4).min(Duration::from_secs(1));
+    let server = thread::spawn(move || peer(stream, peer_deadline));
     let finished = program.wait_until(deadline);
     // The peer's own waits end at the deadline, so this join is bounded.
     let peer = server.join().ok();
-    Ok(ClientRun { finished, peer, addr })
+    Ok(ClientRun {
+        finished,
+        peer,
+        addr,
+    })
 }
 
 /// Read until the client closes or the deadline passes.
@@ -134,59 +145,75 @@ pub fn homework01(ctx: &Ctx) -> Vec<Check> {
     let msg = THIS_IS_SOCKET.as_bytes();
 
     let name = "the server sends the message in one piece and hangs up";
-    checks.push(match listen().and_then(|l| {
-        run_tcp_client(ctx, l, b"", move |mut s, deadline| {
-            let mut saw = PeerSaw::default();
-            let _ = s.write_all(msg);
-            let _ = s.shutdown(Shutdown::Write);
-            read_until_closed(&mut s, deadline, &mut saw);
-            saw
-        })
-    }) {
-        Ok(run) => judge_client(name, &run, &[THIS_IS_SOCKET], "printed \"This is socket!\", closed, exited 0"),
-        Err(e) => Check::fail(name, e),
-    });
+    checks.push(
+        match listen().and_then(|l| {
+            run_tcp_client(ctx, l, b"", move |mut s, deadline| {
+                let mut saw = PeerSaw::default();
+                let _ = s.write_all(msg);
+                let _ = s.shutdown(Shutdown::Write);
+                read_until_closed(&mut s, deadline, &mut saw);
+                saw
+            })
+        }) {
+            Ok(run) => judge_client(
+                name,
+                &run,
+                &[THIS_IS_SOCKET],
+                "printed \"This is socket!\", closed, exited 0",
+            ),
+            Err(e) => Check::fail(name, e),
+        },
+    );
 
     let name = "the message arrives in 15 pieces of 1 byte";
-    checks.push(match listen().and_then(|l| {
-        run_tcp_client(ctx, l, b"", move |mut s, deadline| {
-            let mut saw = PeerSaw::default();
-            let _ = s.set_nodelay(true);
-            for byte in msg.chunks(1) {
-                // Each byte is read before the next is sent: the client's
-                // reads really do return 1 byte each.
-                if s.write_all(byte).is_err() || !wire::wait_until_read(&s, Duration::from_secs(2)) {
-                    break;
+    checks.push(
+        match listen().and_then(|l| {
+            run_tcp_client(ctx, l, b"", move |mut s, deadline| {
+                let mut saw = PeerSaw::default();
+                let _ = s.set_nodelay(true);
+                for byte in msg.chunks(1) {
+                    // Each byte is read before the next is sent: the client's
+                    // reads really do return 1 byte each.
+                    if s.write_all(byte).is_err()
+                        || !wire::wait_until_read(&s, Duration::from_secs(2))
+                    {
+                        break;
+                    }
                 }
-            }
-            let _ = s.shutdown(Shutdown::Write);
-            read_until_closed(&mut s, deadline, &mut saw);
-            saw
-        })
-    }) {
-        Ok(run) => judge_client(
-            name,
-            &run,
-            &[THIS_IS_SOCKET],
-            "read until the server hung up and printed the message whole",
-        ),
-        Err(e) => Check::fail(name, e),
-    });
+                let _ = s.shutdown(Shutdown::Write);
+                read_until_closed(&mut s, deadline, &mut saw);
+                saw
+            })
+        }) {
+            Ok(run) => judge_client(
+                name,
+                &run,
+                &[THIS_IS_SOCKET],
+                "read until the server hung up and printed the message whole",
+            ),
+            Err(e) => Check::fail(name, e),
+        },
+    );
 
     let name = "the server resets the connection mid-message";
-    checks.push(match listen().and_then(|l| {
-        run_tcp_client(ctx, l, b"", move |mut s, _| {
-            let _ = s.write_all(&msg[..7]);
-            wire::wait_until_read(&s, Duration::from_secs(2));
-            // SO_LINGER 0: close() sends RST instead of FIN.
-            let _ = socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO));
-            drop(s);
-            PeerSaw { closed: true, ..PeerSaw::default() }
-        })
-    }) {
-        Ok(run) => judge_reset(name, &run),
-        Err(e) => Check::fail(name, e),
-    });
+    checks.push(
+        match listen().and_then(|l| {
+            run_tcp_client(ctx, l, b"", move |mut s, _| {
+                let _ = s.write_all(&msg[..7]);
+                wire::wait_until_read(&s, Duration::from_secs(2));
+                // SO_LINGER 0: close() sends RST instead of FIN.
+                let _ = socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO));
+                drop(s);
+                PeerSaw {
+                    closed: true,
+                    ..PeerSaw::default()
+                }
+            })
+        }) {
+            Ok(run) => judge_reset(name, &run),
+            Err(e) => Check::fail(name, e),
+        },
+    );
     checks
 }
 
@@ -195,18 +222,29 @@ pub fn homework01(ctx: &Ctx) -> Vec<Check> {
 fn judge_reset<T>(name: &str, run: &ClientRun<T>) -> Check {
     let f = &run.finished;
     if run.peer.is_none() {
-        return Check::fail(name, format!("nothing connected to {}; {}", run.addr, f.how_it_ended()));
+        return Check::fail(
+            name,
+            format!("nothing connected to {}; {}", run.addr, f.how_it_ended()),
+        );
     }
     if let Some(msg) = f.panic_message() {
         return Check::fail(
             name,
-            format!("it panicked: {msg}\na reset is something a network program must expect: report it and exit, don't unwrap()"),
+            format!(
+                "it panicked: {msg}\na reset is something a network program must expect: report it and exit, don't unwrap()"
+            ),
         );
     }
     if f.ended == Ended::Killed {
         return Check::fail(name, f.how_it_ended());
     }
-    Check::pass(name, format!("ended by itself without panicking ({})", f.how_it_ended().trim_start_matches("it ")))
+    Check::pass(
+        name,
+        format!(
+            "ended by itself without panicking ({})",
+            f.how_it_ended().trim_start_matches("it ")
+        ),
+    )
 }
 
 fn listen() -> Result<TcpListener, String> {
@@ -220,7 +258,15 @@ fn listen() -> Result<TcpListener, String> {
 pub fn exercise02(ctx: &Ctx) -> Vec<Check> {
     let big: String = "0123456789".repeat(400);
     vec![
-        udp_scenario(ctx, "one line, one datagram, one reply", b"hello\n", Reply::Echo, &[b"hello"], &["echo: hello"], true),
+        udp_scenario(
+            ctx,
+            "one line, one datagram, one reply",
+            b"hello\n",
+            Reply::Echo,
+            &[b"hello"],
+            &["echo: hello"],
+            true,
+        ),
         udp_scenario(
             ctx,
             "several lines: an empty one (not sent) and UTF-8 text",
@@ -230,8 +276,24 @@ pub fn exercise02(ctx: &Ctx) -> Vec<Check> {
             &["echo: 你好", "echo: bye"],
             true,
         ),
-        udp_scenario(ctx, "a 4000-byte reply in one datagram", b"big\n", Reply::Big, &[b"big"], &[&big], true),
-        udp_scenario(ctx, "a server that never answers (the reply is lost)", b"anyone?\n", Reply::Never, &[b"anyone?"], &[], false),
+        udp_scenario(
+            ctx,
+            "a 4000-byte reply in one datagram",
+            b"big\n",
+            Reply::Big,
+            &[b"big"],
+            &[&big],
+            true,
+        ),
+        udp_scenario(
+            ctx,
+            "a server that never answers (the reply is lost)",
+            b"anyone?\n",
+            Reply::Never,
+            &[b"anyone?"],
+            &[],
+            false,
+        ),
     ]
 }
 
@@ -267,7 +329,9 @@ fn udp_scenario(
             let _ = socket.set_read_timeout(Some(Duration::from_millis(20)));
             let mut buf = vec![0u8; 65536];
             while !stop.load(Ordering::SeqCst) {
-                let Ok((n, from)) = socket.recv_from(&mut buf) else { continue };
+                let Ok((n, from)) = socket.recv_from(&mut buf) else {
+                    continue;
+                };
                 got.push(buf[..n].to_vec());
                 let answer = match reply {
                     Reply::Echo => [b"echo: ".as_slice(), &buf[..n]].concat(),
@@ -291,7 +355,13 @@ fn udp_scenario(
         return Check::fail(name, format!("it panicked: {msg}"));
     }
     if got.is_empty() {
-        return Check::fail(name, format!("no datagram arrived at {addr} (passed as --host/--port); {}", f.how_it_ended()));
+        return Check::fail(
+            name,
+            format!(
+                "no datagram arrived at {addr} (passed as --host/--port); {}",
+                f.how_it_ended()
+            ),
+        );
     }
     let expected: Vec<String> = expect_sent.iter().map(|d| shown(d)).collect();
     let sent: Vec<String> = got.iter().map(|d| shown(d)).collect();
@@ -308,13 +378,21 @@ fn udp_scenario(
     for want in must_print {
         if !f.stdout.contains(want) {
             let extra = if want.len() > 1024 {
-                format!("\nthe reply was {} bytes: a receive buffer smaller than the datagram cuts it off silently", want.len())
+                format!(
+                    "\nthe reply was {} bytes: a receive buffer smaller than the datagram cuts it off silently",
+                    want.len()
+                )
             } else {
                 String::new()
             };
             return Check::fail(
                 name,
-                format!("expected its output to contain {}\ngot:\n{}{extra}\n{}", shown(want.as_bytes()), printed(&f.stdout), f.how_it_ended()),
+                format!(
+                    "expected its output to contain {}\ngot:\n{}{extra}\n{}",
+                    shown(want.as_bytes()),
+                    printed(&f.stdout),
+                    f.how_it_ended()
+                ),
             );
         }
     }
@@ -330,7 +408,14 @@ fn udp_scenario(
     if must_succeed && !f.succeeded() {
         return Check::fail(name, f.how_it_ended());
     }
-    Check::pass(name, format!("sent [{}]; {}", sent.join(", "), f.how_it_ended().trim_start_matches("it ")))
+    Check::pass(
+        name,
+        format!(
+            "sent [{}]; {}",
+            sent.join(", "),
+            f.how_it_ended().trim_start_matches("it ")
+        ),
+    )
 }
 
 // ---------------------------------------------------------------- exercise04
@@ -340,10 +425,17 @@ fn udp_scenario(
 pub fn exercise04(ctx: &Ctx) -> Vec<Check> {
     let small = b"a short message that fits in any buffer\n".to_vec();
     // Large enough to fill both socket buffers many times over.
-    let big: Vec<u8> = (0..16 * 1024 * 1024u32).map(|i| b"0123456789abcdef"[(i % 16) as usize]).collect();
+    let big: Vec<u8> = (0..16 * 1024 * 1024u32)
+        .map(|i| b"0123456789abcdef"[(i % 16) as usize])
+        .collect();
     vec![
         send_all_scenario(ctx, "40 bytes to a server that reads at once", small, false),
-        send_all_scenario(ctx, "16 MiB to a server that reads slowly (a write comes back short)", big, true),
+        send_all_scenario(
+            ctx,
+            "16 MiB to a server that reads slowly (a write comes back short)",
+            big,
+            true,
+        ),
     ]
 }
 
@@ -405,9 +497,16 @@ fn send_all_scenario(ctx: &Ctx, name: &str, data: Vec<u8>, slow: bool) -> Check 
                      write() may send only part of the buffer (a short write) and returns how much; \
                      write_all() loops until everything is sent",
                     saw.received.len(),
-                    if saw.closed { "the client hung up" } else { "it gave up waiting" }
+                    if saw.closed {
+                        "the client hung up"
+                    } else {
+                        "it gave up waiting"
+                    }
                 ),
-                None => format!("sent {} bytes, but stdin had only {len}", saw.received.len()),
+                None => format!(
+                    "sent {} bytes, but stdin had only {len}",
+                    saw.received.len()
+                ),
             };
             return Check::fail(name, format!("{msg}\n{}", run.finished.how_it_ended()));
         }
@@ -474,7 +573,12 @@ static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize:
 fn unix_run(ctx: &Ctx, name: &str, greet: bool, path: &std::path::Path) -> Check {
     let listener = match UnixListener::bind(path) {
         Ok(l) => l,
-        Err(e) => return Check::fail(name, format!("the checker could not bind {}: {e}", path.display())),
+        Err(e) => {
+            return Check::fail(
+                name,
+                format!("the checker could not bind {}: {e}", path.display()),
+            );
+        }
     };
     let shown_path = path.display().to_string();
     let args = vec!["--path".to_string(), shown_path.clone()];
@@ -494,7 +598,9 @@ fn unix_run(ctx: &Ctx, name: &str, greet: bool, path: &std::path::Path) -> Check
             }
             let _ = s.shutdown(Shutdown::Write);
             let mut sink = Vec::new();
-            let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1));
             let _ = s.set_read_timeout(Some(left));
             return s.read_to_end(&mut sink).is_ok();
         }
@@ -503,36 +609,59 @@ fn unix_run(ctx: &Ctx, name: &str, greet: bool, path: &std::path::Path) -> Check
     let f = program.wait_until(deadline);
     let closed = server.join().unwrap_or(false);
     if !connected {
-        return Check::fail(name, format!("nothing connected to {shown_path} (passed as --path); {}", f.how_it_ended()));
+        return Check::fail(
+            name,
+            format!(
+                "nothing connected to {shown_path} (passed as --path); {}",
+                f.how_it_ended()
+            ),
+        );
     }
     if let Some(msg) = f.panic_message() {
         return Check::fail(name, format!("it panicked: {msg}"));
     }
     if greet && !f.stdout.contains(GREETING) {
-        return Check::fail(name, format!("expected its output to contain {GREETING:?}\ngot:\n{}", printed(&f.stdout)));
+        return Check::fail(
+            name,
+            format!(
+                "expected its output to contain {GREETING:?}\ngot:\n{}",
+                printed(&f.stdout)
+            ),
+        );
     }
     // Our own credentials as the kernel reports them for a socket we hold:
     // the two ends of a socketpair both belong to this process.
-    let want = match UnixStream::pair().map(|(a, _b)| {
-        nix::sys::socket::getsockopt(&a, nix::sys::socket::sockopt::PeerCredentials)
-    }) {
+    let want = match UnixStream::pair()
+        .map(|(a, _b)| nix::sys::socket::getsockopt(&a, nix::sys::socket::sockopt::PeerCredentials))
+    {
         Ok(Ok(c)) => format!("pid={} uid={} gid={}", c.pid(), c.uid(), c.gid()),
         _ => return Check::fail(name, "the checker could not read its own credentials"),
     };
     if !f.stdout.contains(&want) {
         let own = format!("pid={client_pid}");
         let why = if f.stdout.contains(&format!("{own} ")) || f.stdout.trim_end().ends_with(&own) {
-            format!("\n{own} is the client's own pid: ask the socket for its peer's credentials (SO_PEERCRED)")
+            format!(
+                "\n{own} is the client's own pid: ask the socket for its peer's credentials (SO_PEERCRED)"
+            )
         } else {
             String::new()
         };
         return Check::fail(
             name,
-            format!("expected its output to contain {want:?} (the server's credentials)\ngot:\n{}{why}", printed(&f.stdout)),
+            format!(
+                "expected its output to contain {want:?} (the server's credentials)\ngot:\n{}{why}",
+                printed(&f.stdout)
+            ),
         );
     }
     if !closed {
-        return Check::fail(name, format!("did not close: the client kept the connection open; {}", f.how_it_ended()));
+        return Check::fail(
+            name,
+            format!(
+                "did not close: the client kept the connection open; {}",
+                f.how_it_ended()
+            ),
+        );
     }
     if !f.succeeded() {
         return Check::fail(name, f.how_it_ended());
@@ -540,7 +669,11 @@ fn unix_run(ctx: &Ctx, name: &str, greet: bool, path: &std::path::Path) -> Check
     Check::pass(name, format!("printed {want:?}"))
 }
 
-fn accept_unix(listener: &UnixListener, program: &mut Running, deadline: Instant) -> Option<UnixStream> {
+fn accept_unix(
+    listener: &UnixListener,
+    program: &mut Running,
+    deadline: Instant,
+) -> Option<UnixStream> {
     listener.set_nonblocking(true).ok()?;
     loop {
         if let Ok((s, _)) = listener.accept() {
@@ -548,7 +681,10 @@ fn accept_unix(listener: &UnixListener, program: &mut Running, deadline: Instant
             return Some(s);
         }
         if program.has_exited() || Instant::now() >= deadline {
-            return listener.accept().ok().and_then(|(s, _)| s.set_nonblocking(false).ok().map(|_| s));
+            return listener
+                .accept()
+                .ok()
+                .and_then(|(s, _)| s.set_nonblocking(false).ok().map(|_| s));
         }
         thread::sleep(Duration::from_millis(2));
     }

@@ -138,7 +138,12 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    fn spawn(&self, args: &[String], env: &[(String, String)], stdin: Vec<u8>) -> Result<Running, String> {
+    fn spawn(
+        &self,
+        args: &[String],
+        env: &[(String, String)],
+        stdin: Vec<u8>,
+    ) -> Result<Running, String> {
         self.target
             .spawn(args, env, stdin)
             .map_err(|e| format!("could not start `{}`: {e}", self.target.shown()))
@@ -166,9 +171,15 @@ pub fn check(exercise: &Exercise, command: &[String], json: bool, limit: Duratio
             if !json {
                 println!("checking {} against `{}`\n", exercise.id, target.shown());
             }
-            Verdict { exercise: exercise.id.into(), checks: (exercise.check)(&Ctx { target, limit }) }
+            Verdict {
+                exercise: exercise.id.into(),
+                checks: (exercise.check)(&Ctx { target, limit }),
+            }
         }
-        Err(failed) => Verdict { exercise: exercise.id.into(), checks: vec![failed] },
+        Err(failed) => Verdict {
+            exercise: exercise.id.into(),
+            checks: vec![failed],
+        },
     };
     if rust_mode {
         record_status(exercise, verdict.passed());
@@ -178,13 +189,20 @@ pub fn check(exercise: &Exercise, command: &[String], json: bool, limit: Duratio
     } else {
         print!("{}", verdict.to_text());
     }
-    if verdict.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if verdict.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// The program to check: the command line given, or the stub built by cargo.
 fn target_for(exercise: &Exercise, command: &[String], json: bool) -> Result<Target, Check> {
     if let Some((program, args)) = command.split_first() {
-        return Ok(Target { program: program.clone(), args: args.to_vec() });
+        return Ok(Target {
+            program: program.clone(),
+            args: args.to_vec(),
+        });
     }
     let name = "it compiles";
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -195,7 +213,14 @@ fn target_for(exercise: &Exercise, command: &[String], json: bool) -> Result<Tar
     // The compiler's messages go to our stderr, rendered for people; stdout
     // carries cargo's JSON, where the path of the built program is.
     let out = Command::new(&cargo)
-        .args(["build", "--quiet", "--bin", exercise.bin, "--message-format=json-render-diagnostics", "--manifest-path"])
+        .args([
+            "build",
+            "--quiet",
+            "--bin",
+            exercise.bin,
+            "--message-format=json-render-diagnostics",
+            "--manifest-path",
+        ])
         .arg(&manifest)
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
@@ -213,10 +238,21 @@ fn target_for(exercise: &Exercise, command: &[String], json: bool) -> Result<Tar
     let stdout = String::from_utf8_lossy(&out.stdout);
     let exe = stdout
         .lines()
-        .filter(|l| l.contains("\"compiler-artifact\"") && l.contains(&format!("\"name\":\"{}\"", exercise.bin)))
+        .filter(|l| {
+            l.contains("\"compiler-artifact\"")
+                && l.contains(&format!("\"name\":\"{}\"", exercise.bin))
+        })
         .find_map(|l| json_field(l, "executable"))
-        .ok_or_else(|| Check::fail(name, "cargo built the stub but did not say where the program is"))?;
-    Ok(Target { program: exe, args: Vec::new() })
+        .ok_or_else(|| {
+            Check::fail(
+                name,
+                "cargo built the stub but did not say where the program is",
+            )
+        })?;
+    Ok(Target {
+        program: exe,
+        args: Vec::new(),
+    })
 }
 
 /// The value of `"field":"..."` in one line of cargo's JSON (paths only:
@@ -240,7 +276,9 @@ pub fn manifest_dir() -> PathBuf {
 }
 
 pub fn stub_path(exercise: &Exercise) -> PathBuf {
-    manifest_dir().join("lessons/exercises").join(format!("{}.rs", exercise.bin))
+    manifest_dir()
+        .join("lessons/exercises")
+        .join(format!("{}.rs", exercise.bin))
 }
 
 fn status_file(exercise: &Exercise) -> PathBuf {
@@ -262,7 +300,11 @@ fn record_status(exercise: &Exercise, passed: bool) {
 /// the stub file says.
 pub fn status(exercise: &Exercise) -> String {
     let todos = std::fs::read_to_string(stub_path(exercise))
-        .map(|s| s.matches("todo!(").count())
+        .map(|s| {
+            s.lines()
+                .filter(|l| !l.trim_start().starts_with("//") && l.contains("todo!("))
+                .count()
+        })
         .unwrap_or(0);
     let last = std::fs::read_to_string(status_file(exercise)).ok();
     match (last.as_deref(), todos) {

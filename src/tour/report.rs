@@ -27,13 +27,25 @@ pub struct Check {
 
 impl Check {
     pub fn pass(name: &str, message: impl Into<String>) -> Check {
-        Check { name: name.into(), outcome: Outcome::Pass, message: message.into() }
+        Check {
+            name: name.into(),
+            outcome: Outcome::Pass,
+            message: message.into(),
+        }
     }
     pub fn fail(name: &str, message: impl Into<String>) -> Check {
-        Check { name: name.into(), outcome: Outcome::Fail, message: message.into() }
+        Check {
+            name: name.into(),
+            outcome: Outcome::Fail,
+            message: message.into(),
+        }
     }
     pub fn skip(name: &str, message: impl Into<String>) -> Check {
-        Check { name: name.into(), outcome: Outcome::Skip, message: message.into() }
+        Check {
+            name: name.into(),
+            outcome: Outcome::Skip,
+            message: message.into(),
+        }
     }
 }
 
@@ -65,7 +77,11 @@ impl Verdict {
                 out += &format!("       {line}\n");
             }
         }
-        let failed = self.checks.iter().filter(|c| c.outcome == Outcome::Fail).count();
+        let failed = self
+            .checks
+            .iter()
+            .filter(|c| c.outcome == Outcome::Fail)
+            .count();
         if self.passed() {
             out += &format!("PASS {}\n", self.exercise);
         } else {
@@ -129,7 +145,10 @@ mod tests {
 
     #[test]
     fn json_strings_are_escaped() {
-        assert_eq!(json_string("a\"b\\c\nd\u{1}你"), "\"a\\\"b\\\\c\\nd\\u0001你\"");
+        assert_eq!(
+            json_string("a\"b\\c\nd\u{1}你"),
+            "\"a\\\"b\\\\c\\nd\\u0001你\""
+        );
     }
 
     #[test]

@@ -105,13 +105,19 @@ impl Target {
     }
 }
 
-fn collect(mut pipe: impl Read + Send + 'static, into: Arc<Mutex<Vec<u8>>>) -> thread::JoinHandle<()> {
+fn collect(
+    mut pipe: impl Read + Send + 'static,
+    into: Arc<Mutex<Vec<u8>>>,
+) -> thread::JoinHandle<()> {
     thread::spawn(move || {
         let mut buf = [0u8; 8192];
         loop {
             match pipe.read(&mut buf) {
                 Ok(0) | Err(_) => break,
-                Ok(n) => into.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(&buf[..n]),
+                Ok(n) => into
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(&buf[..n]),
             }
         }
     })
@@ -166,8 +172,10 @@ impl Running {
         }
         Finished {
             ended,
-            stdout: String::from_utf8_lossy(&self.stdout.lock().unwrap_or_else(|e| e.into_inner())).into_owned(),
-            stderr: String::from_utf8_lossy(&self.stderr.lock().unwrap_or_else(|e| e.into_inner())).into_owned(),
+            stdout: String::from_utf8_lossy(&self.stdout.lock().unwrap_or_else(|e| e.into_inner()))
+                .into_owned(),
+            stderr: String::from_utf8_lossy(&self.stderr.lock().unwrap_or_else(|e| e.into_inner()))
+                .into_owned(),
             took: self.started.elapsed(),
         }
     }
@@ -208,9 +216,22 @@ impl Finished {
             Ended::Exited(s) => match (s.code(), s.signal()) {
                 (Some(0), _) => "it exited with status 0".into(),
                 (Some(code), _) => {
-                    let last = self.stderr.lines().rev().find(|l| !l.trim().is_empty());
+                    // The line that says what went wrong: Rust's `error: ...`
+                    // (the lessons' finish()), else the last line (Python).
+                    let lines: Vec<&str> = self
+                        .stderr
+                        .lines()
+                        .filter(|l| !l.trim().is_empty())
+                        .collect();
+                    let last = lines
+                        .iter()
+                        .find(|l| l.starts_with("error"))
+                        .or(lines.last());
                     match last {
-                        Some(line) => format!("it exited with status {code}; its last error line: {}", line.trim()),
+                        Some(line) => format!(
+                            "it exited with status {code}; its last error line: {}",
+                            line.trim()
+                        ),
                         None => format!("it exited with status {code}"),
                     }
                 }
@@ -234,7 +255,9 @@ pub fn panic_message(stderr: &str) -> Option<String> {
     let message: Vec<&str> = lines
         .take_while(|l| !l.starts_with("note:") && !l.starts_with("stack backtrace"))
         .collect();
-    let place = first.trim_start_matches("panicked at ").trim_end_matches(':');
+    let place = first
+        .trim_start_matches("panicked at ")
+        .trim_end_matches(':');
     Some(format!("{} (at {place})", message.join(" / ").trim()))
 }
 

@@ -56,7 +56,8 @@ fn parse_addr(field: &str) -> Option<SocketAddrV4> {
 /// we sent (or has closed its socket), at most `limit`. Returns false on
 /// timeout. Without /proc, waits a short while instead.
 pub fn wait_until_read(stream: &TcpStream, limit: Duration) -> bool {
-    let (Ok(SocketAddr::V4(me)), Ok(SocketAddr::V4(peer))) = (stream.local_addr(), stream.peer_addr())
+    let (Ok(SocketAddr::V4(me)), Ok(SocketAddr::V4(peer))) =
+        (stream.local_addr(), stream.peer_addr())
     else {
         thread::sleep(Duration::from_millis(50));
         return true;
@@ -93,7 +94,10 @@ pub fn wait_for_listener(port: u16, program: &mut Running, deadline: Instant) ->
     loop {
         match tcp_rows() {
             Some(rows) => {
-                if rows.iter().any(|r| r.local.port() == port && r.state == 0x0A) {
+                if rows
+                    .iter()
+                    .any(|r| r.local.port() == port && r.state == 0x0A)
+                {
                     return true;
                 }
             }
@@ -113,7 +117,11 @@ pub fn wait_for_listener(port: u16, program: &mut Running, deadline: Instant) ->
 
 /// Accept one connection, giving up when `deadline` passes or the program
 /// under test exits (then nobody is coming).
-pub fn accept_until(listener: &TcpListener, program: &mut Running, deadline: Instant) -> Option<TcpStream> {
+pub fn accept_until(
+    listener: &TcpListener,
+    program: &mut Running,
+    deadline: Instant,
+) -> Option<TcpStream> {
     listener.set_nonblocking(true).ok()?;
     loop {
         match listener.accept() {
@@ -126,7 +134,10 @@ pub fn accept_until(listener: &TcpListener, program: &mut Running, deadline: Ins
         }
         if program.has_exited() {
             // It may have connected just before exiting: one last look.
-            return listener.accept().ok().and_then(|(s, _)| s.set_nonblocking(false).ok().map(|_| s));
+            return listener
+                .accept()
+                .ok()
+                .and_then(|(s, _)| s.set_nonblocking(false).ok().map(|_| s));
         }
         if Instant::now() >= deadline {
             return None;
@@ -165,7 +176,10 @@ pub fn printed(output: &str) -> String {
     } else {
         output.to_string()
     };
-    text.lines().map(|l| format!("  | {l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("  | {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]

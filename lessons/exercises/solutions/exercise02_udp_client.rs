@@ -56,7 +56,10 @@ fn talk_to(server: SocketAddr) -> Result<()> {
         let (n, _from) = socket
             .recv_from(&mut buf)
             .context("recvfrom (no reply within 2 seconds: lost, or no server?)")?;
-        say.say(format!("the server says: {}", String::from_utf8_lossy(&buf[..n])));
+        say.say(format!(
+            "the server says: {}",
+            String::from_utf8_lossy(&buf[..n])
+        ));
     }
     Ok(())
 }

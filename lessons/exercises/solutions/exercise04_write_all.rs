@@ -27,7 +27,9 @@ fn main() -> ExitCode {
 fn send_everything(server: SocketAddr) -> Result<()> {
     let say = transcript::client();
     let mut data = Vec::new();
-    std::io::stdin().read_to_end(&mut data).context("read stdin")?;
+    std::io::stdin()
+        .read_to_end(&mut data)
+        .context("read stdin")?;
 
     let mut stream = TcpStream::connect(server).context(format!("connect to {server}"))?;
     // A server that stops reading must not hang us forever.
@@ -42,7 +44,9 @@ fn send_everything(server: SocketAddr) -> Result<()> {
 
     // Python: client.shutdown(socket.SHUT_WR) — "no more data from me";
     // the server sees end-of-file and answers; we can still read.
-    stream.shutdown(Shutdown::Write).context("shutdown(SHUT_WR)")?;
+    stream
+        .shutdown(Shutdown::Write)
+        .context("shutdown(SHUT_WR)")?;
     let mut answer = String::new();
     stream
         .read_to_string(&mut answer)

@@ -2,7 +2,7 @@
 
 use std::io::Read;
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -23,11 +23,10 @@ fn main() -> ExitCode {
     finish(meet_the_server(&cli.path))
 }
 
-fn meet_the_server(path: &PathBuf) -> Result<()> {
+fn meet_the_server(path: &Path) -> Result<()> {
     let say = transcript::client();
     // Python: s = socket(AF_UNIX, SOCK_STREAM); s.connect(path)
-    let mut stream =
-        UnixStream::connect(path).context(format!("connect to {}", path.display()))?;
+    let mut stream = UnixStream::connect(path).context(format!("connect to {}", path.display()))?;
 
     // Python: s.getsockopt(SOL_SOCKET, SO_PEERCRED, struct.calcsize('3i'))
     // The kernel recorded who called listen() on the other end.
@@ -43,7 +42,10 @@ fn meet_the_server(path: &PathBuf) -> Result<()> {
     if greeting.is_empty() {
         say.say("the server said nothing");
     } else {
-        say.say(format!("the server says: {}", String::from_utf8_lossy(&greeting)));
+        say.say(format!(
+            "the server says: {}",
+            String::from_utf8_lossy(&greeting)
+        ));
     }
     Ok(())
 }
