@@ -861,7 +861,7 @@ mod tests {
         };
         for _ in 0..300 {
             let len = (next() % 64) as usize;
-            let bytes: Vec<u8> = (0..len).map(|_| (next() % 7) as u8 + b'\0').collect();
+            let bytes: Vec<u8> = (0..len).map(|_| (next() % 7) as u8).collect();
             let cut = if len == 0 { 0 } else { (next() as usize) % len };
             let _ = all_lines(Pieces::split(&bytes, &[cut]), 8);
             let _ = all_frames_buffered(Pieces::split(&bytes, &[cut]), 8);
