@@ -370,10 +370,20 @@ fn diagram_of_part(calls: &[(String, Call)]) -> Option<String> {
     for (at, (column, call)) in calls.iter().enumerate() {
         let peer = if *column == 0 { 1 } else { 0 };
         let arrow = wire_label(call, streams).map(|label| {
-            let to = calls[at + 1..]
-                .iter()
-                .find(|(other, c)| other != column && receives(c, &call.kind))
-                .map(|(other, _)| *other)
+            // On connections every client talks to the server; only the
+            // server (and datagram sockets) must find out whom it reached.
+            let to = if streams && *column != 0 {
+                Some(0)
+            } else {
+                None
+            };
+            let to = to
+                .or_else(|| {
+                    calls[at + 1..]
+                        .iter()
+                        .find(|(other, c)| other != column && receives(c, &call.kind))
+                        .map(|(other, _)| *other)
+                })
                 .unwrap_or(peer);
             if label == "FIN" {
                 fins_pending.push(to);
@@ -421,9 +431,11 @@ fn render(columns: &[String], rows: &[Row]) -> String {
     // Labels of the first column go left of its lifeline, right-aligned;
     // everyone else's go right of the last lifeline (prefixed with the
     // speaker's name when there are several).
+    // `client A` is `A` at the right margin: the header names it in full.
+    let short = |name: &str| name.rsplit(' ').next().unwrap_or(name).to_string();
     let right_label = |column: usize, label: &str| {
         if many {
-            format!("{}: {label}", columns[column])
+            format!("{}: {label}", short(&columns[column]))
         } else {
             label.to_string()
         }
@@ -436,13 +448,15 @@ fn render(columns: &[String], rows: &[Row]) -> String {
         .max()
         .unwrap_or(0)
         + 1;
+    // Several lifelines sit closer together, so the picture fits a page.
+    let (room, min_gap) = if many { (8, 16) } else { (12, MIN_GAP) };
     let gap = rows
         .iter()
-        .filter_map(|r| r.arrow.as_ref().map(|(_, l)| width(l) + 12))
+        .filter_map(|r| r.arrow.as_ref().map(|(_, l)| width(l) + room))
         .chain(columns.iter().map(|c| width(c) + 4))
-        .chain([MIN_GAP])
+        .chain([min_gap])
         .max()
-        .unwrap_or(MIN_GAP);
+        .unwrap_or(min_gap);
     let x = |column: usize| left + column * gap;
     let last = x(columns.len() - 1);
 
