@@ -127,6 +127,14 @@ pub struct Explanation {
 pub fn explain(err: &io::Error) -> Explanation {
     use io::ErrorKind as K;
     let e = |why, next| Explanation { why, next };
+    // A framing error (lesson 07) carries its own reason; its ErrorKind
+    // (InvalidData, UnexpectedEof) alone would be mistaken for bad UTF-8.
+    if let Some(framing) = crate::framing::framing_error(err) {
+        return e(
+            framing.why(),
+            "send messages the way the server frames them: see `--framing` and lesson 07.",
+        );
+    }
     match err.raw_os_error() {
         Some(libc_errno::EADDRINUSE) => {
             return e(
@@ -320,6 +328,20 @@ mod tests {
         distinct.sort();
         distinct.dedup();
         assert_eq!(distinct.len(), whys.len() - 1);
+    }
+
+    #[test]
+    fn framing_errors_are_explained_as_framing_not_as_utf8() {
+        let err: io::Error = crate::framing::FramingError::FrameTooBig {
+            len: 1 << 31,
+            cap: 16,
+        }
+        .into();
+        assert!(
+            explain(&err).why.contains("length prefix"),
+            "{:?}",
+            explain(&err)
+        );
     }
 
     #[test]
