@@ -63,6 +63,8 @@ struct Call {
     bytes: Option<usize>,
     /// A close of the listening socket alone: nothing goes on the wire.
     listening_only: bool,
+    /// The call returned an error.
+    failed: bool,
 }
 
 /// Recognise `name(args) [-> result]` at the start of a line.
@@ -116,11 +118,15 @@ fn call_in(text: &str) -> Option<Call> {
         label += &format!(" -> {}", bytes_text(n));
     }
     let listening_only = text.contains("listening") && !text.contains(';');
+    // A call that failed (`connect(..) -> Connection refused`) connected
+    // nothing and sent nothing: no arrow.
+    let failed = result.contains("Err") || result.contains("refused") || result.contains("error");
     Some(Call {
         kind,
         label,
         bytes,
         listening_only,
+        failed,
     })
 }
 
@@ -261,6 +267,9 @@ const RECEIVES: &[&str] = &[
 /// What a call puts on the wire, as an arrow label; `None` for local calls.
 fn wire_label(call: &Call, streams: bool) -> Option<String> {
     let kind = call.kind.as_str();
+    if call.failed {
+        return None;
+    }
     if SENDS.contains(&kind) {
         return Some(match call.bytes {
             Some(n) => bytes_text(n),
