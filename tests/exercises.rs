@@ -597,3 +597,80 @@ fn every_stub_says_what_may_change_and_is_a_target() {
         );
     }
 }
+
+// ------------------------------------------------------------------ the book
+
+/// Digits vary (ports, line numbers): compare them as `N`.
+fn digits_as_n(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if !out.ends_with('N') {
+                out.push('N');
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The fenced block right after `marker` in `page`.
+fn blocks_after(page: &str, marker: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for (i, _) in page.match_indices(marker) {
+        let rest = &page[i + marker.len()..];
+        let (what, rest) = rest.split_once("-->").unwrap();
+        let body = rest.split_once("```text\n").unwrap().1;
+        let body = body.split_once("```").unwrap().0;
+        found.push((what.trim().to_string(), body.to_string()));
+    }
+    found
+}
+
+#[test]
+fn checker_output_quoted_in_the_book_is_what_it_prints() {
+    let page = std::fs::read_to_string(repo().join("book/src/exercises.md")).unwrap();
+    let quotes = blocks_after(&page, "<!-- exercises-output:");
+    assert!(
+        quotes.len() >= 2,
+        "the exercises chapter quotes the checker"
+    );
+    for (what, quoted) in quotes {
+        let (kind, name) = what.split_once(' ').unwrap();
+        let program = match kind {
+            "stub" => env!("CARGO_BIN_EXE_homework01_write_the_client").to_string(),
+            "wrong" => match program(&format!("wrong_{name}")) {
+                Some(p) => p,
+                None => continue,
+            },
+            other => panic!("unknown quote kind {other}"),
+        };
+        let exercise = name.split('_').next().unwrap();
+        let out = check(exercise, &[], &[&program]);
+        let printed: Vec<String> = out.stdout.lines().map(digits_as_n).collect();
+        for line in quoted.lines() {
+            assert!(
+                printed.contains(&digits_as_n(line)),
+                "the book quotes a line the checker no longer prints:\n{line}\nit prints:\n{}",
+                out.stdout
+            );
+        }
+    }
+}
+
+#[test]
+fn the_json_example_in_the_teachers_guide_has_the_documented_fields() {
+    if !tool("python3") {
+        return;
+    }
+    let page = std::fs::read_to_string(repo().join("book/src/teachers-guide.md")).unwrap();
+    let json = page
+        .split_once("```json\n")
+        .unwrap()
+        .1
+        .split_once("```")
+        .unwrap()
+        .0;
+    assert_eq!(json_fields(json), "homework01 False 3 True False True");
+}
