@@ -121,12 +121,14 @@ fn call_in(text: &str) -> Option<Call> {
     // A call that failed (`connect(..) -> Connection refused`) connected
     // nothing and sent nothing: no arrow.
     let failed = result.contains("Err") || result.contains("refused") || result.contains("error");
+    // A write into a BufWriter stays in our process until flush().
+    let buffered = text.contains("into the BufWriter");
     Some(Call {
         kind,
         label,
         bytes,
         listening_only,
-        failed,
+        failed: failed || buffered,
     })
 }
 
@@ -242,6 +244,7 @@ fn matching_paren(text: &str) -> Option<usize> {
 }
 
 const SENDS: &[&str] = &[
+    "flush",
     "send",
     "sendall",
     "sendto",
@@ -376,8 +379,14 @@ fn diagram_of_part(calls: &[(String, Call)]) -> Option<String> {
     // Lifelines a FIN arrow has reached and whose `recv -> 0` has not yet
     // been shown.
     let mut fins_pending: Vec<usize> = Vec::new();
+    // The client the server talked to last: where its words go when the
+    // transcript does not show who received them.
+    let mut last_client = 1;
     for (at, (column, call)) in calls.iter().enumerate() {
-        let peer = if *column == 0 { 1 } else { 0 };
+        if *column != 0 && call.kind == "connect" && !call.failed {
+            last_client = *column;
+        }
+        let peer = if *column == 0 { last_client } else { 0 };
         let arrow = wire_label(call, streams).map(|label| {
             // On connections every client talks to the server; only the
             // server (and datagram sockets) must find out whom it reached.
