@@ -322,15 +322,30 @@ pub fn sequence_diagram(transcript: &str) -> Option<String> {
     // A demo in several parts with different speakers (lesson 05: a stream
     // server, then datagrams, then a socketpair) gets one picture per part:
     // a new part begins when a new speaker appears and nobody of the part
-    // so far speaks again.
+    // so far speaks again, except the server (lesson 03: one picture per
+    // client, the same server in each).
     let mut parts: Vec<&[(String, Call)]> = Vec::new();
     let mut start = 0;
     for at in 0..calls.len() {
         let speaker = &calls[at].0;
-        let seen: Vec<&String> = calls[start..at].iter().map(|(s, _)| s).collect();
+        let mut seen: Vec<&String> = Vec::new();
+        for (s, _) in &calls[start..at] {
+            if !seen.contains(&s) {
+                seen.push(s);
+            }
+        }
         let new = !seen.contains(&speaker);
-        let part_over =
-            seen.len() > 1 && !calls[at..].iter().any(|(later, _)| seen.contains(&later));
+        // The server may go on into the next part (it serves client after
+        // client); everybody else of this part must be done.
+        let host = if seen.iter().any(|s| *s == "server") {
+            Some("server")
+        } else {
+            seen.first().map(|s| s.as_str())
+        };
+        let part_over = seen.len() > 1
+            && !calls[at..]
+                .iter()
+                .any(|(later, _)| Some(later.as_str()) != host && seen.contains(&later));
         if new && part_over {
             parts.push(&calls[start..at]);
             start = at;
