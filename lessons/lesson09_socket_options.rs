@@ -480,21 +480,43 @@ fn serve_on_a_debian_hostname_address(ready: Ready<SocketAddr>) -> Result<()> {
     // Keep 127.0.0.1 on the same port bound but *not listening*, so that
     // nothing else can answer there while the demo runs: a connect to it is
     // refused for certain.
-    let held = Socket::new(Domain::IPV4, Type::STREAM, None).context("socket()")?;
-    held.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())
-        .context("bind 127.0.0.1:0")?;
-    let port = held
-        .local_addr()
-        .ok()
-        .and_then(|a| a.as_socket())
-        .map(|a| a.port())
-        .unwrap_or(0);
-    let addr = SocketAddr::from((Ipv4Addr::new(127, 0, 1, 1), port));
-    let listener = open_listener(addr, true, &say)?;
+    let (held, listener) = hold_loopback_and(|port| {
+        open_listener(
+            SocketAddr::from((Ipv4Addr::new(127, 0, 1, 1), port)),
+            true,
+            &say,
+        )
+    })?;
+    let addr = listener.local_addr().context("getsockname()")?;
     ready.listening(&say, addr, "");
     serve_one_client(&listener, &ServerArgs::default(), &say)?;
     drop(held);
     Ok(())
+}
+
+/// Bind 127.0.0.1 on a free port P *without listening* (a connect there
+/// is then refused for certain: the port is ours), and `bind_other(P)`.
+/// Another program may hold the other address on that port number: then
+/// try another port, a few times.
+fn hold_loopback_and<T>(mut bind_other: impl FnMut(u16) -> Result<T>) -> Result<(Socket, T)> {
+    let mut last = None;
+    for _ in 0..20 {
+        let held = Socket::new(Domain::IPV4, Type::STREAM, None).context("socket()")?;
+        held.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())
+            .context("bind 127.0.0.1:0")?;
+        let port = held
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .map(|a| a.port())
+            .unwrap_or(0);
+        match bind_other(port) {
+            Ok(other) => return Ok((held, other)),
+            Err(f) if f.error.kind() == io::ErrorKind::AddrInUse => last = Some(f),
+            Err(f) => return Err(f),
+        }
+    }
+    Err(last.unwrap_or_else(|| Failure::new("find a free port", io::ErrorKind::AddrInUse, "none")))
 }
 
 // ANCHOR: every_address
@@ -556,7 +578,49 @@ fn connect_to_any(addrs: &[SocketAddr], say: &Speaker) -> Result<TcpStream> {
 /// Part 4: a listener on `[::]`, dual-stack (`v6only` false) or IPv6 only.
 fn serve_once_on_all_ipv6_addresses(v6only: bool, ready: Ready<SocketAddr>) -> Result<()> {
     let say = transcript::server();
-    let any = SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0));
+    let (listener, held) = if v6only {
+        // 127.0.0.1:P first, bound but not listening (an IPv4 connect there
+        // is refused for certain), then [::]:P: an IPv6-only socket does
+        // not care who has the IPv4 side of its port.
+        let (held, listener) = hold_loopback_and(|port| open_any_ipv6(port, true))?;
+        (listener, Some(held))
+    } else {
+        (open_any_ipv6(0, false)?, None)
+    };
+    let addr = listener.local_addr().context("getsockname()")?;
+    say.say(format!(
+        "socket(AF_INET6); setsockopt(IPV6_V6ONLY, {}); bind({addr}); listen(5)",
+        v6only as u8
+    ));
+    say.warn(":: is every address of this machine, reachable from other machines: kept open for one loopback client only");
+
+    let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port()));
+    if held.is_some() {
+        say.say(format!(
+            "{v4} is bound too (by us, not listening): no conflict, IPv4 is not this socket's business"
+        ));
+    } else {
+        // Who owns the IPv4 side of the port? Try to take it.
+        let probe = Socket::new(Domain::IPV4, Type::STREAM, None).context("socket()")?;
+        match probe.bind(&v4.into()) {
+            Err(e) => say.say(format!(
+                "bind({v4}) -> {}: the dual-stack socket holds the IPv4 port too",
+                Failure::from(e)
+            )),
+            Ok(()) => say.warn(format!("bind({v4}) -> ok: this socket is not dual-stack?")),
+        }
+    }
+    ready.listening(&say, addr, "");
+    serve_one_client(&listener, &ServerArgs::default(), &say)?;
+    say.say("close() the [::] listener at once");
+    drop(listener);
+    drop(held);
+    Ok(())
+}
+
+/// socket(AF_INET6), IPV6_V6ONLY, bind [::]:port, listen.
+fn open_any_ipv6(port: u16, v6only: bool) -> Result<TcpListener> {
+    let any = SocketAddr::from((Ipv6Addr::UNSPECIFIED, port));
     // Python: s = socket.socket(socket.AF_INET6)
     //         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     let socket = Socket::new(Domain::IPV6, Type::STREAM, None).context("socket(AF_INET6)")?;
@@ -565,36 +629,9 @@ fn serve_once_on_all_ipv6_addresses(v6only: bool, ready: Ready<SocketAddr>) -> R
     socket
         .set_only_v6(v6only)
         .context("setsockopt(IPV6_V6ONLY)")?;
-    socket.bind(&any.into()).context("bind [::]:0")?;
+    socket.bind(&any.into()).context(format!("bind {any}"))?;
     socket.listen(5).context("listen(5)")?;
-    let listener: TcpListener = socket.into();
-    let addr = listener.local_addr().context("getsockname()")?;
-    say.say(format!(
-        "socket(AF_INET6); setsockopt(IPV6_V6ONLY, {}); bind({addr}); listen(5)",
-        v6only as u8
-    ));
-    say.warn(":: is every address of this machine, reachable from other machines: kept open for one loopback client only");
-
-    // Who owns the IPv4 side of the port? Try to take it.
-    let v4 = SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port()));
-    let probe = Socket::new(Domain::IPV4, Type::STREAM, None).context("socket()")?;
-    match probe.bind(&v4.into()) {
-        Err(e) => say.say(format!(
-            "bind({v4}) -> {}: the dual-stack socket holds the IPv4 port too",
-            Failure::from(e)
-        )),
-        // Kept bound but not listening until we are done: the IPv4 connect
-        // below is refused for certain, not by some other program's server.
-        Ok(()) => say.say(format!(
-            "bind({v4}) -> ok: the IPv4 port is free (held, not listening, so it refuses)"
-        )),
-    }
-    ready.listening(&say, addr, "");
-    serve_one_client(&listener, &ServerArgs::default(), &say)?;
-    say.say("close() the [::] listener at once");
-    drop(listener);
-    drop(probe);
-    Ok(())
+    Ok(socket.into())
 }
 // ANCHOR_END: dual_stack
 
