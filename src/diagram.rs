@@ -309,7 +309,11 @@ struct Row {
 }
 
 /// The gap between two lifelines.
-const MIN_GAP: usize = 24;
+const MIN_GAP: usize = 22;
+
+/// A call's label longer than this loses its arguments, so that a picture
+/// stays within a book page's width (about 85 characters).
+const MAX_LABEL: usize = 32;
 
 /// Draw the transcript as a sequence diagram: `None` when there is nothing
 /// to draw (fewer than two speakers, or nothing crosses between them).
@@ -447,12 +451,38 @@ fn diagram_of_part(calls: &[(String, Call)]) -> Option<String> {
                 }
             }
         }
+        if width(&row.label) > MAX_LABEL {
+            row.label = without_arguments(&row.label);
+        }
+        if columns.len() > 2 {
+            // Three lifelines or more: shorter words, so the picture fits a
+            // page (`recvfrom(65536) -> 16 bytes` becomes `recvfrom() -> 16
+            // bytes`, an arrow's `16 bytes` becomes `16`).
+            row.label = without_arguments(&row.label);
+            if let Some((_, label)) = row.arrow.as_mut() {
+                *label = label
+                    .trim_end_matches(" bytes")
+                    .trim_end_matches(" byte")
+                    .to_string();
+            }
+        }
         rows.push(row);
     }
     if !rows.iter().any(|r| r.arrow.is_some()) {
         return None;
     }
     Some(render(&columns, &rows))
+}
+
+/// `recvfrom(65536) -> 16 bytes` -> `recvfrom() -> 16 bytes`.
+fn without_arguments(label: &str) -> String {
+    match label
+        .find('(')
+        .and_then(|open| Some((open, matching_paren(&label[open..])?)))
+    {
+        Some((open, close)) => format!("{}(){}", &label[..open], &label[open + close + 1..]),
+        None => label.to_string(),
+    }
 }
 
 fn width(s: &str) -> usize {
@@ -482,7 +512,7 @@ fn render(columns: &[String], rows: &[Row]) -> String {
         .unwrap_or(0)
         + 1;
     // Several lifelines sit closer together, so the picture fits a page.
-    let (room, min_gap) = if many { (8, 16) } else { (12, MIN_GAP) };
+    let (room, min_gap) = if many { (8, 16) } else { (10, MIN_GAP) };
     let gap = rows
         .iter()
         .filter_map(|r| r.arrow.as_ref().map(|(_, l)| width(l) + room))
@@ -625,18 +655,18 @@ client   │ recv(1024) -> 0 bytes: the peer hung up
     #[test]
     fn a_tcp_call_has_arrows_for_connect_data_and_close() {
         let expected = "
-                             server                  client
-                                │                       │
-socket(AF_INET, SOCK_STREAM, 0) ┤                       │
-                        bind(…) ┤                       │
-                      listen(5) ┤                       │
-                                │<------ connect -------├ connect(…)
-                       accept() ┤                       │
-                                │<------ 2 bytes -------├ send(…) -> 2 bytes
-          recv(1024) -> 2 bytes ┤                       │
-                        close() ┤--------- FIN -------->│
-                                │                       ├ recv(1024) -> 0 bytes
-                                │                       │
+                             server                client
+                                │                     │
+socket(AF_INET, SOCK_STREAM, 0) ┤                     │
+                        bind(…) ┤                     │
+                      listen(5) ┤                     │
+                                │<----- connect ------├ connect(…)
+                       accept() ┤                     │
+                                │<----- 2 bytes ------├ send(…) -> 2 bytes
+          recv(1024) -> 2 bytes ┤                     │
+                        close() ┤-------- FIN ------->│
+                                │                     ├ recv(1024) -> 0 bytes
+                                │                     │
 ";
         assert_eq!(sequence_diagram(TCP).unwrap(), &expected[1..]);
     }
