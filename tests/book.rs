@@ -645,3 +645,66 @@ fn the_port_filter_used_for_error_texts_works() {
         "connect to 127.0.0.1:N: refused; port N, fd N"
     );
 }
+
+/// Every `socket` method the seeds list (seeds 001 and 002) has a row in the
+/// method table, and every Chinese term the lessons rely on is in the
+/// glossary.
+#[test]
+fn the_appendices_cover_the_seeds() {
+    let table = read(&book_src().join("method-table.md"));
+    for method in [
+        "socket.socket(",
+        "s.bind(",
+        "s.listen(",
+        "s.accept(",
+        "s.connect(",
+        "s.connect_ex(",
+        "s.recv(",
+        "s.send(",
+        "s.sendall(",
+        "s.recvfrom(",
+        "s.sendto(",
+        "s.getpeername(",
+        "s.getsockname(",
+        "s.getsockopt(",
+        "s.setsockopt(",
+        "s.close(",
+        "s.setblocking(",
+        "s.settimeout(",
+        "s.gettimeout(",
+        "s.fileno(",
+        "s.makefile(",
+        "socket.gethostname(",
+    ] {
+        let row = table
+            .lines()
+            .find(|l| l.starts_with("| `") && l.contains(method))
+            .unwrap_or_else(|| panic!("method-table.md has no row for {method}"));
+        // Python, std, socket2, nix, C: five cells, and a man page or a C name.
+        assert!(
+            row.matches(" | ").count() >= 4,
+            "the row for {method} has fewer than five columns:\n{row}"
+        );
+    }
+    let glossary = read(&book_src().join("glossary.md"));
+    for term in [
+        "套接字",
+        "地址族",
+        "流套接字",
+        "数据报套接字",
+        "三次握手",
+        "阻塞",
+        "监听",
+        "绑定",
+        "端口",
+        "文件描述符",
+        "一切皆文件",
+        "超时",
+    ] {
+        assert!(
+            glossary.lines().any(|l| l.starts_with(&format!("| {term}"))
+                || l.starts_with("| ") && l.split(" | ").next().is_some_and(|c| c.contains(term))),
+            "glossary.md has no row for {term}"
+        );
+    }
+}
