@@ -364,10 +364,9 @@ fn wrong_exercise03_unwrapping_server_dies_on_a_reset() {
         "exercise03",
         &[&exe],
         &[],
-        &[
-            "ok   a client sends 'hello' and gets it back",
-            "the server is gone: it panicked",
-        ],
+        // Which client kills it varies: seed 004's (its `exit` echo meets a
+        // closed socket) or the one that resets; the diagnosis does not.
+        &["the server is gone: it panicked: called `Result::unwrap()`"],
     );
 }
 

@@ -447,7 +447,10 @@ fn send_all_scenario(ctx: &Ctx, name: &str, data: Vec<u8>, slow: bool) -> Check 
     let len = data.len();
     let run = run_tcp_client(ctx, listener, &data, move |mut s, deadline| {
         let mut saw = PeerSaw::default();
-        let mut buf = vec![0u8; 16 * 1024];
+        // At most 8 KiB per read and a pause between reads: the slow reader
+        // takes well over a second for 16 MiB, longer than the client's
+        // 1-second write timeout, whatever the machine's speed.
+        let mut buf = vec![0u8; 8 * 1024];
         let started = Instant::now();
         loop {
             if slow {
@@ -492,6 +495,9 @@ fn send_all_scenario(ctx: &Ctx, name: &str, data: Vec<u8>, slow: bool) -> Check 
                     shown(&data[i..(i + 20).min(data.len())]),
                     shown(&saw.received[i..(i + 20).min(saw.received.len())])
                 ),
+                None if saw.received.is_empty() => {
+                    "connected but sent nothing: the server received 0 bytes".to_string()
+                }
                 None if saw.received.len() < len => format!(
                     "the server received only {} of {len} bytes before {}\n\
                      write() may send only part of the buffer (a short write) and returns how much; \

@@ -208,7 +208,10 @@ fn target_for(exercise: &Exercise, command: &[String], json: bool) -> Result<Tar
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = manifest_dir().join("Cargo.toml");
     if !json {
-        println!("building {} with cargo…", relative(&stub_path(exercise)).display());
+        println!(
+            "building {} with cargo…",
+            relative(&stub_path(exercise)).display()
+        );
     }
     // The compiler's messages go to our stderr, rendered for people; stdout
     // carries cargo's JSON, where the path of the built program is.

@@ -6,9 +6,10 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::thread;
+use std::time::Duration;
 
 use clap::Parser;
-use socket_lessons::cli::NetArgs;
+use socket_lessons::cli::{NetArgs, WRITE_TIMEOUT};
 use socket_lessons::transcript::{self, Speaker};
 use socket_lessons::{Context, Result, explain, finish};
 
@@ -48,6 +49,12 @@ fn serve_forever(addr: SocketAddr) -> Result<()> {
 
 /// Echo everything this client sends until it hangs up.
 fn serve_one_client(mut conn: TcpStream, say: &Speaker) -> Result<()> {
+    // A client that goes silent, or never reads its echo, must not hold the
+    // server (or this thread) forever.
+    conn.set_read_timeout(Some(Duration::from_secs(60)))
+        .context("set the idle timeout")?;
+    conn.set_write_timeout(Some(WRITE_TIMEOUT))
+        .context("set the write timeout")?;
     let mut buf = [0u8; 4096];
     loop {
         // Python: data = conn.recv(4096); if not data: break
