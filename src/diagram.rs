@@ -65,6 +65,11 @@ struct Call {
     listening_only: bool,
     /// The call returned an error.
     failed: bool,
+    /// The server's worker thread that made the call (`thread A`), drawn on
+    /// the server's lifeline.
+    thread: Option<String>,
+    /// The whole line, for the names of the speakers it mentions.
+    text: String,
 }
 
 /// Recognise `name(args) [-> result]` at the start of a line.
@@ -120,7 +125,10 @@ fn call_in(text: &str) -> Option<Call> {
     let listening_only = text.contains("listening") && !text.contains(';');
     // A call that failed (`connect(..) -> Connection refused`) connected
     // nothing and sent nothing: no arrow.
-    let failed = result.contains("Err") || result.contains("refused") || result.contains("error");
+    let failed = result.contains("Err")
+        || result.contains("refused")
+        || result.contains("error")
+        || result.contains("no answer");
     // A write into a BufWriter stays in our process until flush().
     let buffered = text.contains("into the BufWriter");
     Some(Call {
@@ -129,6 +137,8 @@ fn call_in(text: &str) -> Option<Call> {
         bytes,
         listening_only,
         failed: failed || buffered,
+        thread: None,
+        text: text.to_string(),
     })
 }
 
@@ -318,10 +328,22 @@ const MAX_LABEL: usize = 32;
 /// Draw the transcript as a sequence diagram: `None` when there is nothing
 /// to draw (fewer than two speakers, or nothing crosses between them).
 pub fn sequence_diagram(transcript: &str) -> Option<String> {
-    let calls: Vec<(String, Call)> = parse(transcript)
+    let lines = parse(transcript);
+    let has_server = lines.iter().any(|s| s.tag == "server");
+    let calls: Vec<(String, Call)> = lines
         .into_iter()
         .filter(|s| !NOT_SPEAKERS.contains(&s.tag.as_str()))
-        .filter_map(|s| Some((s.tag, call_in(&s.text)?)))
+        .filter_map(|s| {
+            let mut call = call_in(&s.text)?;
+            // A server's worker thread (lesson 11's `thread A`) is the
+            // server: its calls go on the server's lifeline, named.
+            if has_server && s.tag.starts_with("thread ") {
+                call.label = format!("{}: {}", s.tag, call.label);
+                call.thread = Some(s.tag);
+                return Some(("server".to_string(), call));
+            }
+            Some((s.tag, call))
+        })
         .collect();
     // A demo in several parts with different speakers (lesson 05: a stream
     // server, then datagrams, then a socketpair) gets one picture per part:
@@ -409,10 +431,25 @@ fn diagram_of_part(calls: &[(String, Call)]) -> Option<String> {
         let arrow = wire_label(call, streams).map(|label| {
             // On connections every client talks to the server; only the
             // server (and datagram sockets) must find out whom it reached.
+            // Whom the server addresses: its worker thread's client
+            // (`thread A` serves `client A`), or the client the line names
+            // (`close() client B's socket`).
+            let partner = call
+                .thread
+                .as_ref()
+                .and_then(|t| {
+                    let client = t.replacen("thread", "client", 1);
+                    columns.iter().position(|c| *c == client)
+                })
+                .or_else(|| {
+                    (1..columns.len())
+                        .filter(|&i| call.text.contains(columns[i].as_str()))
+                        .max_by_key(|&i| columns[i].len())
+                });
             let to = if streams && *column != 0 {
                 Some(0)
             } else {
-                None
+                partner
             };
             let to = to
                 .or_else(|| {
