@@ -242,6 +242,23 @@ impl Server {
         self.seen.join("\n")
     }
 
+    /// If the program exits within `limit` (its stderr pipe closes), all it
+    /// wrote to stderr; `None` if it is still running by then.
+    pub fn stderr_if_exits_within(&mut self, limit: Duration) -> Option<String> {
+        let deadline = Instant::now() + limit;
+        let mut lines = Vec::new();
+        loop {
+            match self
+                .stderr
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(line) => lines.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Some(lines.join("\n")),
+                Err(mpsc::RecvTimeoutError::Timeout) => return None,
+            }
+        }
+    }
+
     fn drain_stderr(&self) -> String {
         self.stderr.try_iter().collect::<Vec<_>>().join("\n")
     }
