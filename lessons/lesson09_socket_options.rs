@@ -434,13 +434,11 @@ fn explain_what_holds_the_port(addr: SocketAddr, say: &Speaker) {
 // ANCHOR: hostname
 /// Seed 002: `host = socket.gethostname(); s.bind((host, port))`.
 fn resolve_own_hostname(port: u16, say: &Speaker) -> Result<(SocketAddr, String)> {
-    // Python: socket.gethostname()
-    // (nix::unistd::gethostname needs nix's `hostname` feature; on Linux
-    // the same name is in /proc/sys/kernel/hostname.)
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .context("read the host name")?
-        .trim()
-        .to_string();
+    // Python: socket.gethostname() -- the gethostname(2) system call.
+    let name = nix::unistd::gethostname()
+        .context("gethostname()")?
+        .to_string_lossy()
+        .into_owned();
     say.say(format!("gethostname() -> {}", quoted(&name)));
     // Python: socket.getaddrinfo(host, port) -- what bind((host, port)) does
     // inside. In Rust, ToSocketAddrs calls getaddrinfo.
