@@ -349,7 +349,7 @@ pub fn sequence_diagram(transcript: &str) -> Option<String> {
     // server, then datagrams, then a socketpair) gets one picture per part:
     // a new part begins when a new speaker appears and nobody of the part
     // so far speaks again, except the server (lesson 03: one picture per
-    // client, the same server in each).
+    // client, the same server in each); and a new server is a new picture.
     let mut parts: Vec<&[(String, Call)]> = Vec::new();
     let mut start = 0;
     for at in 0..calls.len() {
@@ -372,7 +372,21 @@ pub fn sequence_diagram(transcript: &str) -> Option<String> {
             && !calls[at..]
                 .iter()
                 .any(|(later, _)| Some(later.as_str()) != host && seen.contains(&later));
-        if new && part_over {
+        // A server that creates a new socket after it has served somebody
+        // is the next server of the demo (lesson 06: the same server three
+        // ways): a new picture.
+        let (_, call) = &calls[at];
+        let next_server = speaker == "server"
+            && ["socket", "new", "bind"].contains(&call.kind.as_str())
+            && calls[start..at].iter().any(|(_, c)| c.kind == "accept");
+        // (Only once something happened in this part: clients that merely
+        // queued up, as in lesson 11's backlog, stay in one picture.)
+        let something_happened = calls[start..at].iter().any(|(_, c)| {
+            c.kind == "accept"
+                || SENDS.contains(&c.kind.as_str())
+                || RECEIVES.contains(&c.kind.as_str())
+        });
+        if (new && part_over && something_happened) || next_server {
             parts.push(&calls[start..at]);
             start = at;
         }
