@@ -390,7 +390,10 @@ fn serve_all_with_epoll(
                 Ok(false) => {
                     // Python: sel.unregister(conn); conn.close()
                     // Closing the socket also takes it out of epoll's list.
-                    say.closing(&client.stream, format!("close() client {}'s socket", client.name));
+                    say.closing(
+                        &client.stream,
+                        format!("close() client {}'s socket", client.name),
+                    );
                     clients.remove(&id);
                 }
                 Err(failure) => {
@@ -446,7 +449,9 @@ fn accept_everyone_waiting(
         let name = client_name(*accepted);
         *accepted += 1;
         if let Err(e) = stream.set_nonblocking(true) {
-            say.warn(format!("client {name}: cannot make its socket non-blocking: {e}"));
+            say.warn(format!(
+                "client {name}: cannot make its socket non-blocking: {e}"
+            ));
             continue;
         }
         say.accepted(&stream, format!("accept() -> client {name}, from {peer}"));
@@ -818,9 +823,15 @@ fn both_served_at_once(server: SocketAddr) -> Result<()> {
         conn_a.local_addr().context("getsockname()")?.to_string(),
     );
     a.closing(&conn_a, "shutdown(SHUT_WR): nothing more to send");
-    conn_a.shutdown(Shutdown::Write).context("shutdown(SHUT_WR)")?;
+    conn_a
+        .shutdown(Shutdown::Write)
+        .context("shutdown(SHUT_WR)")?;
     let mut buf = [0u8; 64];
-    if conn_a.read(&mut buf).context("recv() until the server closes")? == 0 {
+    if conn_a
+        .read(&mut buf)
+        .context("recv() until the server closes")?
+        == 0
+    {
         a.event(
             "recv() -> 0 bytes: the server closed its side too",
             Causality::NeedsClose(server_to_a),
@@ -857,7 +868,9 @@ fn expect_echo(say: &Speaker, stream: &mut TcpStream, len: usize) -> Result<()> 
     let mut buf = [0u8; 64];
     while got < len {
         // Python: client.recv(1024)
-        let n = stream.read(&mut buf[..len - got]).context("recv() the echo")?;
+        let n = stream
+            .read(&mut buf[..len - got])
+            .context("recv() the echo")?;
         if n == 0 {
             say.hung_up(stream, "recv() -> 0 bytes: the server hung up");
             return Err(Failure::new(
