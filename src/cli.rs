@@ -13,7 +13,7 @@
 //! flattens these argument groups into its subcommands.
 
 use std::fmt::Display;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -171,12 +171,44 @@ impl<A: Display + Clone> Ready<A> {
     }
 }
 
-/// The client flags that reach a TCP/UDP server listening on `addr`.
+/// The client flags that reach a TCP/UDP server listening on `addr`. A
+/// server on the wildcard address (`0.0.0.0`, `::`) listens on every
+/// interface, so a client on this machine dials loopback.
 pub fn client_args_for(addr: SocketAddr) -> String {
-    let mut args = String::new();
-    let host = addr.ip().to_string();
-    if host != "127.0.0.1" {
-        args += &format!("--host {host} ");
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    let host = if ip == IpAddr::V4(Ipv4Addr::LOCALHOST) {
+        String::new()
+    } else {
+        format!("--host {ip} ")
+    };
+    format!("{host}--port {}", addr.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_is_told_to_dial_loopback_when_the_server_listens_everywhere() {
+        assert_eq!(
+            client_args_for("127.0.0.1:8888".parse().unwrap()),
+            "--port 8888"
+        );
+        assert_eq!(
+            client_args_for("0.0.0.0:8888".parse().unwrap()),
+            "--port 8888"
+        );
+        assert_eq!(
+            client_args_for("[::]:8888".parse().unwrap()),
+            "--host ::1 --port 8888"
+        );
+        assert_eq!(
+            client_args_for("[::1]:9".parse().unwrap()),
+            "--host ::1 --port 9"
+        );
     }
-    args + &format!("--port {}", addr.port())
 }
