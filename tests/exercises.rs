@@ -340,6 +340,44 @@ fn wrong_homework01_unwrapping_panics_on_a_reset() {
 }
 
 #[test]
+fn wrong_homework01_keeping_the_connection_open_did_not_close() {
+    let Some(exe) = program("wrong_homework01_never_closes") else {
+        return;
+    };
+    assert_fails_with(
+        "homework01",
+        &[&exe],
+        &["--time-limit", "2"],
+        &[
+            "FAIL the server sends the message in one piece and hangs up",
+            "did not close: the server hung up, but the client kept the connection open",
+            "was killed (hung?)",
+        ],
+    );
+}
+
+#[test]
+fn wrong_exercise02_without_a_timeout_hangs_on_a_lost_reply() {
+    let Some(exe) = program("wrong_exercise02_waits_forever") else {
+        return;
+    };
+    let out = assert_fails_with(
+        "exercise02",
+        &[&exe],
+        &["--time-limit", "3"],
+        &[
+            "FAIL a server that never answers (the reply is lost)",
+            "hung: it was still running after",
+            "Set a read timeout",
+        ],
+    );
+    assert!(
+        out.contains("ok   a 4000-byte reply in one datagram"),
+        "{out}"
+    );
+}
+
+#[test]
 fn wrong_exercise02_small_buffer_cuts_the_big_reply() {
     let Some(exe) = program("wrong_exercise02_small_buffer") else {
         return;
