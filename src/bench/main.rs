@@ -67,7 +67,7 @@ impl Plan {
                 smoke,
                 runs,
                 clients: vec![1, 10, 100, 1000],
-                round_trips: 20_000,
+                round_trips: 60_000,
                 idle: vec![1000, 10_000],
                 burst: 1000,
                 patience: Duration::from_secs(60),
@@ -82,6 +82,13 @@ pub struct Speed {
     pub per_second: f64,
     pub p50: Duration,
     pub p99: Duration,
+    /// The slowest round trip: for a server that serves one client at a
+    /// time, the wait of the client served last.
+    pub max: Duration,
+    /// The server's CPU time (user + system) per round trip, µs. When the
+    /// load generator, not the server, limits the rate, this still shows
+    /// what each round trip costs the server.
+    pub cpu_per_round_trip: f64,
     pub timed_out: bool,
 }
 
@@ -225,7 +232,9 @@ fn measure(plan: &Plan, programs: &Programs, fd_soft: u64, complete: &mut bool) 
             // on the same core (a round trip of ~12 µs here) or not (~65 µs),
             // not on the server.
             let pinned = n == 1 && servers::pin(server.pid(), std::process::id(), Some(0));
+            let cpu_before = servers::cpu_micros(server.pid())?;
             let out = load::ping_pong(streams, rounds, deadline, false)?;
+            let cpu = servers::cpu_micros(server.pid())? - cpu_before;
             if pinned {
                 servers::pin(server.pid(), std::process::id(), None);
             }
@@ -233,17 +242,21 @@ fn measure(plan: &Plan, programs: &Programs, fd_soft: u64, complete: &mut bool) 
                 per_second: out.per_second(),
                 p50: out.quantile(0.50),
                 p99: out.quantile(0.99),
+                max: out.quantile(1.0),
+                cpu_per_round_trip: cpu / out.round_trips.max(1) as f64,
                 timed_out: out.timed_out,
             };
             load::close_all(out.streams);
             *complete &= !speed.timed_out;
             println!(
-                "  {:<32} {:>5} clients: {:>9.0} round trips/s  p50 {:>9.1?}  p99 {:>9.1?}{}",
+                "  {:<32} {:>5} clients: {:>9.0} round trips/s  p50 {:>9.1?}  p99 {:>9.1?}  max {:>9.1?}  server CPU {:>5.1} µs/rt{}",
                 kind.label(),
                 n,
                 speed.per_second,
                 speed.p50,
                 speed.p99,
+                speed.max,
+                speed.cpu_per_round_trip,
                 if speed.timed_out { "  (timed out)" } else { "" }
             );
             run.speed.insert((kind_index(kind), n), speed);

@@ -133,8 +133,11 @@ pub struct Tables {
     pub throughput: Vec<Vec<Cell>>,
     pub p50: Vec<Vec<Cell>>,
     pub p99: Vec<Vec<Cell>>,
-    /// The baseline's absolute numbers: round trips/s, p50, p99 (µs).
-    pub baseline: Vec<(f64, f64, f64)>,
+    pub max: Vec<Vec<Cell>>,
+    pub cpu: Vec<Vec<Cell>>,
+    /// The baseline's absolute numbers: round trips/s, p50, p99, max and
+    /// server CPU per round trip (µs).
+    pub baseline: Vec<(f64, f64, f64, f64, f64)>,
     /// [kind][idle count index]: RSS in MiB and KiB per connection, or why not.
     pub memory: Vec<Vec<Result<(f64, f64), &'static str>>>,
     /// (backlog, connects per second, seconds)
@@ -147,6 +150,8 @@ pub struct Goal {
     pub what: String,
     pub measured: String,
     pub met: Option<bool>,
+    /// Not a goal: a number that explains one.
+    pub info: bool,
 }
 
 fn speed_ratio(runs: &[Run], k: usize, n: usize, f: impl Fn(&crate::Speed) -> f64) -> Cell {
@@ -183,6 +188,8 @@ impl Tables {
         let throughput = table(&|s| s.per_second);
         let p50 = table(&|s| micros(s.p50));
         let p99 = table(&|s| micros(s.p99));
+        let max = table(&|s| micros(s.max));
+        let cpu = table(&|s| s.cpu_per_round_trip);
         let b = kind_index(Kind::Baseline);
         let baseline = clients
             .iter()
@@ -198,6 +205,8 @@ impl Tables {
                     col(&|s| s.per_second),
                     col(&|s| micros(s.p50)),
                     col(&|s| micros(s.p99)),
+                    col(&|s| micros(s.max)),
+                    col(&|s| s.cpu_per_round_trip),
                 )
             })
             .collect();
@@ -250,6 +259,8 @@ impl Tables {
             throughput,
             p50,
             p99,
+            max,
+            cpu,
             baseline,
             memory,
             burst,
@@ -293,6 +304,12 @@ impl Tables {
                 &self.p99,
                 "lower is better",
             ),
+            ("Slowest round trip (max)", &self.max, "lower is better"),
+            (
+                "Server CPU time per round trip",
+                &self.cpu,
+                "lower is better",
+            ),
         ] {
             let _ = writeln!(out, "**{title}, as a ratio to the baseline** ({better})\n");
             header(&mut out, "server", &cols);
@@ -312,10 +329,12 @@ impl Tables {
             let absolute: Vec<String> = self
                 .baseline
                 .iter()
-                .map(|&(rate, p50, p99)| match title.chars().next() {
+                .map(|&(rate, p50, p99, max, cpu)| match title.chars().next() {
                     Some('R') => format!("{}/s", thousands(rate)),
                     Some('M') => format!("{p50:.0} µs"),
-                    _ => format!("{p99:.0} µs"),
+                    Some('9') => format!("{p99:.0} µs"),
+                    Some('S') if title.starts_with("Server") => format!("{cpu:.1} µs"),
+                    _ => format!("{} µs", thousands(max)),
                 })
                 .collect();
             let _ = writeln!(
@@ -364,10 +383,11 @@ impl Tables {
         let _ = writeln!(out, "\n**Goals**\n");
         header(&mut out, "goal", &["measured".into(), "met?".into()]);
         for g in &self.goals {
-            let met = match g.met {
-                Some(true) => "yes",
-                Some(false) => "no",
-                None => "not measured",
+            let met = match (g.info, g.met) {
+                (true, _) => "(for comparison)",
+                (false, Some(true)) => "yes",
+                (false, Some(false)) => "no",
+                (false, None) => "not measured",
             };
             let _ = writeln!(out, "| {} | {} | {met} |", g.what, g.measured);
         }
@@ -417,6 +437,7 @@ fn goals(plan: &Plan, runs: &[Run], t: &Tables) -> Vec<Goal> {
             what: format!("{} ≥ 0.9x the baseline, 1 client", kind.short()),
             measured: ratio(r),
             met: r.is_finite().then_some(r >= 0.9),
+            info: false,
         });
     }
     let hundred = t.column_of(100);
@@ -425,6 +446,7 @@ fn goals(plan: &Plan, runs: &[Run], t: &Tables) -> Vec<Goal> {
         what: "epoll ≥ 0.9x the baseline, 100 clients".into(),
         measured: ratio(e),
         met: e.is_finite().then_some(e >= 0.9),
+        info: false,
     });
     // Against the better of the two Python servers, run by run.
     let (ep, pb, ps) = (
@@ -449,6 +471,29 @@ fn goals(plan: &Plan, runs: &[Run], t: &Tables) -> Vec<Goal> {
         what: "epoll ≥ 3x the best Python server, 100 clients".into(),
         measured: ratio(vs_python),
         met: vs_python.is_finite().then_some(vs_python >= 3.0),
+        info: false,
+    });
+    let per_run = |f: &dyn Fn(&Run) -> Option<f64>| median(runs.iter().filter_map(f).collect());
+    let vs_selectors = per_run(&|r| {
+        Some(r.speed.get(&(ep, 100))?.per_second / r.speed.get(&(ps, 100))?.per_second)
+    });
+    goals.push(Goal {
+        what: "epoll vs Python selectors, round trips per second, 100 clients".into(),
+        measured: ratio(vs_selectors),
+        met: None,
+        info: true,
+    });
+    let cpu_vs_selectors = per_run(&|r| {
+        Some(
+            r.speed.get(&(ps, 100))?.cpu_per_round_trip
+                / r.speed.get(&(ep, 100))?.cpu_per_round_trip,
+        )
+    });
+    goals.push(Goal {
+        what: "Python selectors' server CPU per round trip ÷ epoll's, 100 clients".into(),
+        measured: ratio(cpu_vs_selectors),
+        met: None,
+        info: true,
     });
     let mem = plan
         .idle
@@ -459,6 +504,7 @@ fn goals(plan: &Plan, runs: &[Run], t: &Tables) -> Vec<Goal> {
         what: "epoll holds 10,000 idle connections in < 10 MiB RSS".into(),
         measured: mem.map_or("—".into(), |(mib, _)| format!("{mib:.1} MiB")),
         met: mem.map(|(mib, _)| mib < 10.0),
+        info: false,
     });
     goals
 }
@@ -665,9 +711,29 @@ pub fn svg(plan: &Plan, t: &Tables, machine: &Machine) -> String {
     top = panel(
         &mut body,
         top,
+        "Server CPU time per round trip, ratio to the baseline (lower is better)",
+        &groups,
+        &cells(&t.cpu),
+        "x",
+        false,
+        Some(1.0),
+    );
+    top = panel(
+        &mut body,
+        top,
         "p99 latency, ratio to the baseline (lower is better; log scale)",
         &groups,
         &cells(&t.p99),
+        "x",
+        true,
+        Some(1.0),
+    );
+    top = panel(
+        &mut body,
+        top,
+        "Slowest round trip, ratio to the baseline (lower is better; log scale)",
+        &groups,
+        &cells(&t.max),
         "x",
         true,
         Some(1.0),
@@ -696,12 +762,25 @@ pub fn svg(plan: &Plan, t: &Tables, machine: &Machine) -> String {
         false,
         None,
     );
-    let _ = writeln!(
-        body,
-        r##"<text x="20" y="{:.1}" font-size="10" fill="#555">{}</text>"##,
-        top,
-        esc(&machine.footer())
-    );
+    let lines = [
+        format!(
+            "{} | {} cores | Linux {} | {} | {}",
+            machine.cpu, machine.cores, machine.kernel, machine.rustc, machine.python
+        ),
+        format!(
+            "{} | median of {} run(s) | load average {} before, {} after (a machine shared with other work)",
+            machine.date, machine.runs, machine.load_before, machine.load_after
+        ),
+    ];
+    for line in lines {
+        let _ = writeln!(
+            body,
+            r##"<text x="20" y="{:.1}" font-size="11" fill="#555">{}</text>"##,
+            top,
+            esc(&line)
+        );
+        top += 15.0;
+    }
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{:.0}\" viewBox=\"0 0 {WIDTH} {:.0}\" font-family=\"sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n{body}</svg>\n",
         top + 15.0,
