@@ -89,6 +89,8 @@ pub struct Speed {
     /// load generator, not the server, limits the rate, this still shows
     /// what each round trip costs the server.
     pub cpu_per_round_trip: f64,
+    /// The part of it spent in the server's own code, not in the kernel.
+    pub user_per_round_trip: f64,
     pub timed_out: bool,
 }
 
@@ -234,7 +236,10 @@ fn measure(plan: &Plan, programs: &Programs, fd_soft: u64, complete: &mut bool) 
             let pinned = n == 1 && servers::pin(server.pid(), std::process::id(), Some(0));
             let cpu_before = servers::cpu_micros(server.pid())?;
             let out = load::ping_pong(streams, rounds, deadline, false)?;
-            let cpu = servers::cpu_micros(server.pid())? - cpu_before;
+            let cpu_after = servers::cpu_micros(server.pid())?;
+            let rts = out.round_trips.max(1) as f64;
+            let user = (cpu_after.0 - cpu_before.0) / rts;
+            let system = (cpu_after.1 - cpu_before.1) / rts;
             if pinned {
                 servers::pin(server.pid(), std::process::id(), None);
             }
@@ -243,13 +248,14 @@ fn measure(plan: &Plan, programs: &Programs, fd_soft: u64, complete: &mut bool) 
                 p50: out.quantile(0.50),
                 p99: out.quantile(0.99),
                 max: out.quantile(1.0),
-                cpu_per_round_trip: cpu / out.round_trips.max(1) as f64,
+                cpu_per_round_trip: user + system,
+                user_per_round_trip: user,
                 timed_out: out.timed_out,
             };
             load::close_all(out.streams);
             *complete &= !speed.timed_out;
             println!(
-                "  {:<32} {:>5} clients: {:>9.0} round trips/s  p50 {:>9.1?}  p99 {:>9.1?}  max {:>9.1?}  server CPU {:>5.1} µs/rt{}",
+                "  {:<32} {:>5} clients: {:>9.0} round trips/s  p50 {:>9.1?}  p99 {:>9.1?}  max {:>9.1?}  server CPU {:>4.1} µs/rt ({:.1} user){}",
                 kind.label(),
                 n,
                 speed.per_second,
@@ -257,6 +263,7 @@ fn measure(plan: &Plan, programs: &Programs, fd_soft: u64, complete: &mut bool) 
                 speed.p99,
                 speed.max,
                 speed.cpu_per_round_trip,
+                speed.user_per_round_trip,
                 if speed.timed_out { "  (timed out)" } else { "" }
             );
             run.speed.insert((kind_index(kind), n), speed);

@@ -140,6 +140,10 @@ pub struct Tables {
     pub baseline: Vec<(f64, f64, f64, f64, f64)>,
     /// [kind][idle count index]: RSS in MiB and KiB per connection, or why not.
     pub memory: Vec<Vec<Result<(f64, f64), &'static str>>>,
+    /// Server CPU per round trip at 100 clients (or the most there are up
+    /// to 100): [kind] (user µs, system µs), and that client count.
+    pub cpu_split: Vec<(f64, f64)>,
+    pub cpu_split_clients: usize,
     /// (backlog, connects per second, seconds)
     pub burst: Vec<(u32, f64, f64)>,
     pub burst_size: usize,
@@ -253,7 +257,28 @@ impl Tables {
                 (backlog, pick(&|b| b.1 as f64 / b.2), pick(&|b| b.2))
             })
             .collect();
+        let split_n = clients
+            .iter()
+            .copied()
+            .filter(|&n| n <= 100)
+            .max()
+            .unwrap_or(1);
+        let cpu_split = (0..Kind::ALL.len())
+            .map(|k| {
+                let of = |f: &dyn Fn(&crate::Speed) -> f64| {
+                    median(
+                        runs.iter()
+                            .filter_map(|r| r.speed.get(&(k, split_n)).map(f))
+                            .collect(),
+                    )
+                };
+                let user = of(&|s| s.user_per_round_trip);
+                (user, of(&|s| s.cpu_per_round_trip) - user)
+            })
+            .collect();
         let mut tables = Tables {
+            cpu_split,
+            cpu_split_clients: split_n,
             clients,
             idle: plan.idle.clone(),
             throughput,
@@ -343,6 +368,31 @@ impl Tables {
                 absolute.join(" | ")
             );
         }
+        let _ = writeln!(
+            out,
+            "**Where a round trip's server CPU goes, {} clients** (µs; absolute, so machine-dependent)\n",
+            self.cpu_split_clients
+        );
+        header(
+            &mut out,
+            "server",
+            &[
+                "in the server's code (user)".into(),
+                "in the kernel (system)".into(),
+                "total, ratio to the baseline".into(),
+            ],
+        );
+        let base = self.cpu_split[kind_index(Kind::Baseline)];
+        for (k, kind) in Kind::ALL.iter().enumerate() {
+            let (user, system) = self.cpu_split[k];
+            let _ = writeln!(
+                out,
+                "| {} | {user:.2} | {system:.2} | {} |",
+                kind.label(),
+                ratio((user + system) / (base.0 + base.1))
+            );
+        }
+        let _ = writeln!(out);
         let _ = writeln!(
             out,
             "**Memory while holding idle connections** (server RSS; KiB per connection in brackets)\n"

@@ -290,10 +290,10 @@ pub fn pin(server: u32, me: u32, cpu: Option<usize>) -> bool {
         && run(&["-p", "-c", &cpus, &me.to_string()])
 }
 
-/// CPU time a process has used (user + system, all its threads, living and
-/// gone), in µs. /proc counts it in clock ticks of 10 ms (USER_HZ = 100),
+/// CPU time a process has used (all its threads, living and gone), in µs:
+/// (user, system). /proc counts it in clock ticks of 10 ms (USER_HZ = 100),
 /// so a measurement needs to run for a good fraction of a second.
-pub fn cpu_micros(pid: u32) -> io::Result<f64> {
+pub fn cpu_micros(pid: u32) -> io::Result<(f64, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // The command name (field 2) may contain spaces: count after its ')'.
     let after = stat.rsplit(')').next().unwrap_or("");
@@ -305,5 +305,5 @@ pub fn cpu_micros(pid: u32) -> io::Result<f64> {
             .ok_or_else(|| io::Error::other("unexpected /proc/PID/stat"))
     };
     // Fields 14 (utime) and 15 (stime); fields[0] is field 3.
-    Ok((ticks(11)? + ticks(12)?) * 10_000.0)
+    Ok((ticks(11)? * 10_000.0, ticks(12)? * 10_000.0))
 }
