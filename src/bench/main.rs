@@ -18,8 +18,8 @@
 //! ```
 //!
 //! The servers run as separate processes: the lesson's release binary
-//! (built here with `cargo build --release`, since a bench target does not
-//! build the crate's binaries), this program itself for the baseline
+//! (cargo builds a package's binaries before running its benchmarks and
+//! passes the path in `CARGO_BIN_EXE_<name>`), this program itself for the baseline
 //! (`--serve-baseline`), and `python3` with the scripts in `tests/peers/`.
 //! Only loopback traffic; every wait is bounded; the servers are killed at
 //! the end.
@@ -182,9 +182,8 @@ fn run_all(plan: &Plan, chart: Option<&Path>) -> io::Result<bool> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let fd_soft = raise_own_fd_limit()?;
     let need = plan.idle.iter().max().copied().unwrap_or(0) + 200;
-    println!("building the lesson's server (cargo build --release) ...");
     let programs = Programs {
-        lesson: servers::build_lesson(manifest)?,
+        lesson: servers::lesson_binary()?,
         bench: std::env::current_exe()?,
         peers: manifest.join("tests/peers"),
     };

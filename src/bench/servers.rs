@@ -3,7 +3,7 @@
 
 use std::io::{self, BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -238,33 +238,21 @@ pub fn serve_baseline(backlog: i32) -> io::Result<()> {
     Ok(())
 }
 
-/// Build the lesson's binary in release mode and return its path. A bench
-/// target does not build the crate's binaries, so we ask cargo, which then
-/// has nothing to do on every later run.
-pub fn build_lesson(manifest_dir: &Path) -> io::Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    // target/release/deps/servers-HASH -> target/release
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or_else(|| io::Error::other("cannot find the target directory"))?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "--bin",
-            "lesson11_concurrent_server",
-        ])
-        .current_dir(manifest_dir)
-        .status()?;
-    if !status.success() {
-        return Err(io::Error::other(
-            "cargo build --release --bin lesson11_concurrent_server failed",
-        ));
+/// The lesson's server binary. Cargo builds a package's binaries before it
+/// runs a benchmark (in the same profile: release) and tells us where.
+pub fn lesson_binary() -> io::Result<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_BIN_EXE_lesson11_concurrent_server"));
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(io::Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "{} is missing: run the benchmark with `cargo bench`",
+                path.display()
+            ),
+        ))
     }
-    Ok(profile_dir.join("lesson11_concurrent_server"))
 }
 
 /// Pin every thread of the server `server` and this process's main thread
