@@ -11,16 +11,20 @@
 //! run: absolute numbers depend on the machine and on what else it is doing.
 //!
 //! ```text
-//! cargo bench                      one full run (about a minute), the ratio tables
-//! cargo bench -- --runs 5          five runs; every cell is the median of five
-//! cargo bench -- --smoke           a few hundred round trips per server: proves it works (CI)
-//! cargo bench -- --runs 5 --write-chart book/src/performance.svg
+//! cargo bench --bench servers                    one run (about 20 s), the ratio tables
+//! cargo bench --bench servers -- --runs 5        five runs; every cell is the median of five
+//! cargo bench --bench servers -- --smoke         a few hundred round trips per server (CI)
+//! cargo bench --bench servers -- --runs 5 --write-chart book/src/performance.svg
 //! ```
+//!
+//! (`--bench servers` matters when passing options: a plain `cargo bench --
+//! --smoke` would hand `--smoke` to the library's and binaries' test
+//! harnesses too, which reject it. Plain `cargo bench` works.)
 //!
 //! The servers run as separate processes: the lesson's release binary
 //! (cargo builds a package's binaries before running its benchmarks and
-//! passes the path in `CARGO_BIN_EXE_<name>`), this program itself for the baseline
-//! (`--serve-baseline`), and `python3` with the scripts in `tests/peers/`.
+//! passes the path in `CARGO_BIN_EXE_<name>`), this program itself for the
+//! baseline (`--serve-baseline`), and `python3` with the scripts in `tests/peers/`.
 //! Only loopback traffic; every wait is bounded; the servers are killed at
 //! the end.
 
@@ -115,7 +119,7 @@ fn kind_index(kind: Kind) -> usize {
 }
 
 const USAGE: &str = "\
-usage: cargo bench [-- OPTIONS]
+usage: cargo bench --bench servers [-- OPTIONS]
   --smoke              a few hundred round trips per server (CI): proves it works
   --runs N             repeat the whole measurement N times; report medians (default 1)
   --write-chart PATH   write the results as an SVG chart

@@ -248,7 +248,7 @@ pub fn lesson_binary() -> io::Result<PathBuf> {
         Err(io::Error::new(
             ErrorKind::NotFound,
             format!(
-                "{} is missing: run the benchmark with `cargo bench`",
+                "{} is missing: run the benchmark with `cargo bench --bench servers`",
                 path.display()
             ),
         ))
