@@ -171,7 +171,8 @@ impl<A: Display + Clone> Ready<A> {
     }
 }
 
-/// The client flags that reach a TCP/UDP server listening on `addr`. A
+/// The client flags that reach a TCP/UDP server listening on `addr` (none
+/// for the defaults, 127.0.0.1 and port 8888). A
 /// server on the wildcard address (`0.0.0.0`, `::`) listens on every
 /// interface, so a client on this machine dials loopback.
 pub fn client_args_for(addr: SocketAddr) -> String {
@@ -180,12 +181,14 @@ pub fn client_args_for(addr: SocketAddr) -> String {
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    let host = if ip == IpAddr::V4(Ipv4Addr::LOCALHOST) {
-        String::new()
-    } else {
-        format!("--host {ip} ")
-    };
-    format!("{host}--port {}", addr.port())
+    let mut args = Vec::new();
+    if ip != IpAddr::V4(Ipv4Addr::LOCALHOST) {
+        args.push(format!("--host {ip}"));
+    }
+    if addr.port() != DEFAULT_PORT {
+        args.push(format!("--port {}", addr.port()));
+    }
+    args.join(" ")
 }
 
 #[cfg(test)]
@@ -194,18 +197,12 @@ mod tests {
 
     #[test]
     fn a_client_is_told_to_dial_loopback_when_the_server_listens_everywhere() {
+        assert_eq!(client_args_for("127.0.0.1:8888".parse().unwrap()), "");
         assert_eq!(
-            client_args_for("127.0.0.1:8888".parse().unwrap()),
-            "--port 8888"
+            client_args_for("0.0.0.0:8000".parse().unwrap()),
+            "--port 8000"
         );
-        assert_eq!(
-            client_args_for("0.0.0.0:8888".parse().unwrap()),
-            "--port 8888"
-        );
-        assert_eq!(
-            client_args_for("[::]:8888".parse().unwrap()),
-            "--host ::1 --port 8888"
-        );
+        assert_eq!(client_args_for("[::]:8888".parse().unwrap()), "--host ::1");
         assert_eq!(
             client_args_for("[::1]:9".parse().unwrap()),
             "--host ::1 --port 9"
