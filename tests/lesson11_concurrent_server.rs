@@ -240,3 +240,31 @@ fn the_python_benchmark_servers_echo() {
         ping(&mut a, "你好".as_bytes());
     }
 }
+
+#[test]
+fn a_silent_client_is_hung_up_on_by_every_model() {
+    for model in ["iterative", "threads", "epoll"] {
+        let mut server = server(model, &["--idle-timeout", "1"]);
+        let mut silent = connect(&server);
+        // The epoll server keeps this timeout itself (its sockets never
+        // block); the others use the socket's read timeout.
+        server.wait_for("said nothing for 1 s: hanging up on it");
+        let mut buf = [0u8; 8];
+        let n = silent.read(&mut buf).expect("EOF after the hang-up");
+        assert_eq!(n, 0, "{model}");
+        // And the server goes on serving.
+        let mut next = connect(&server);
+        ping(&mut next, b"next");
+    }
+}
+
+#[test]
+fn ctrl_c_stops_the_server_cleanly() {
+    for model in ["iterative", "threads", "epoll"] {
+        let server = server(model, &[]);
+        let _client = connect(&server);
+        let (status, printed, _) = server.signal_and_wait(nix::sys::signal::Signal::SIGINT);
+        assert!(status.success(), "{model}: {printed}");
+        assert!(printed.contains("stopped cleanly"), "{model}: {printed}");
+    }
+}

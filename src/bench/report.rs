@@ -708,8 +708,10 @@ fn short_number(v: f64) -> String {
         format!("{v:.0}")
     } else if v >= 1.0 {
         format!("{v:.1}")
-    } else {
+    } else if v >= 0.01 {
         format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
     }
 }
 
