@@ -177,7 +177,7 @@ fn serve_one_at_a_time(
         let (conn, peer) = match listener.accept() {
             Ok(pair) => pair,
             Err(e) => {
-                say.warn(explain::one_line(&Failure::from(e).context_of("accept()")));
+                say.warn(explain::one_line(&failed("accept()", e)));
                 continue;
             }
         };
@@ -260,7 +260,7 @@ fn serve_each_in_a_thread(
         let (conn, peer) = match listener.accept() {
             Ok(pair) => pair,
             Err(e) => {
-                say.warn(explain::one_line(&Failure::from(e).context_of("accept()")));
+                say.warn(explain::one_line(&failed("accept()", e)));
                 continue;
             }
         };
@@ -284,9 +284,7 @@ fn serve_each_in_a_thread(
             Ok(handle) => threads.push(handle),
             // Out of threads (or memory): that client is hung up on, the
             // others go on.
-            Err(e) => say.warn(explain::one_line(
-                &Failure::from(e).context_of("start a thread"),
-            )),
+            Err(e) => say.warn(explain::one_line(&failed("start a thread", e))),
         }
         threads.retain(|t| !t.is_finished());
     }
@@ -441,7 +439,7 @@ fn accept_everyone_waiting(
                 return true;
             }
             Err(e) => {
-                say.warn(explain::one_line(&Failure::from(e).context_of("accept()")));
+                say.warn(explain::one_line(&failed("accept()", e)));
                 return false;
             }
         };
@@ -586,15 +584,11 @@ fn shown(bytes: &[u8]) -> String {
     }
 }
 
-/// Give a [`Failure`] made from an `io::Error` the step it belongs to.
-trait StepName {
-    fn context_of(self, doing: &str) -> Failure;
-}
-
-impl StepName for Failure {
-    fn context_of(mut self, doing: &str) -> Failure {
-        self.doing = doing.to_string();
-        self
+/// A failed step, for a server that reports it in one line and goes on.
+fn failed(doing: &str, error: io::Error) -> Failure {
+    Failure {
+        doing: doing.to_string(),
+        error,
     }
 }
 
@@ -897,7 +891,13 @@ fn show_the_backlog(addr: SocketAddr) -> Result<()> {
         .local_addr()
         .context("getsockname()")?
         .as_socket()
-        .context_none("getsockname() gave no IP address")?;
+        .ok_or_else(|| {
+            Failure::new(
+                "read the listener's address",
+                ErrorKind::Other,
+                "getsockname() gave no IP address",
+            )
+        })?;
     say.say("socket(), bind(), listen(1), and no accept(): as if busy with a long call");
 
     // Linux queues backlog + 1 finished handshakes.
@@ -941,14 +941,3 @@ fn show_the_backlog(addr: SocketAddr) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: backlog
-
-/// `Option` to `Result`, for a value the OS should always give.
-trait OrExplain<T> {
-    fn context_none(self, why: &str) -> Result<T>;
-}
-
-impl<T> OrExplain<T> for Option<T> {
-    fn context_none(self, why: &str) -> Result<T> {
-        self.ok_or_else(|| Failure::new("read the listener's address", ErrorKind::Other, why))
-    }
-}
