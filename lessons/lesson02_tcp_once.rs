@@ -23,9 +23,11 @@
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use socket_lessons::cli::{NetArgs, Ready, client_args_for};
+use socket_lessons::cli::{NetArgs, Ready, WRITE_TIMEOUT, client_args_for};
+use socket_lessons::signals::stop_cleanly_on_signals;
 use socket_lessons::text::{Utf8Decoder, bytes_repr, quoted};
 use socket_lessons::transcript::{self, Speaker};
 use socket_lessons::{Context, Result, demo, finish};
@@ -53,6 +55,9 @@ enum Command {
         /// What to answer.
         #[arg(long, default_value = "我是服务端")]
         reply: String,
+        /// Give up on a caller that says nothing for this many seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 60)]
+        idle_timeout: u64,
     },
     /// Call the server once: send a message, print the reply, hang up.
     Client {
@@ -67,9 +72,23 @@ enum Command {
 fn main() -> ExitCode {
     finish(match Cli::parse().command.unwrap_or(Command::Demo) {
         Command::Demo => run_demo(),
-        Command::Server { net, reply } => net
-            .server_addr()
-            .and_then(|addr| answer_one_call(addr, &reply, Ready::by_hand(env!("CARGO_BIN_NAME")))),
+        Command::Server {
+            net,
+            reply,
+            idle_timeout,
+        } => {
+            let patience = Duration::from_secs(idle_timeout.max(1));
+            stop_cleanly_on_signals(&transcript::server(), || {})
+                .and_then(|()| net.server_addr())
+                .and_then(|addr| {
+                    answer_one_call(
+                        addr,
+                        &reply,
+                        patience,
+                        Ready::by_hand(env!("CARGO_BIN_NAME")),
+                    )
+                })
+        }
         Command::Client { net, message } => {
             net.addr().and_then(|addr| make_one_call(addr, &message))
         }
@@ -82,7 +101,7 @@ fn run_demo() -> Result<()> {
     // a server you started by hand.
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("a literal address");
     demo::run(
-        move |ready| answer_one_call(addr, "我是服务端", ready),
+        move |ready| answer_one_call(addr, "我是服务端", Duration::from_secs(60), ready),
         |server_addr| make_one_call(server_addr, "我是客户端"),
     )?;
     demo::by_hand(env!("CARGO_BIN_NAME"), "", "");
@@ -90,7 +109,12 @@ fn run_demo() -> Result<()> {
 }
 
 /// The server: answer exactly one call.
-fn answer_one_call(addr: SocketAddr, reply: &str, ready: Ready<SocketAddr>) -> Result<()> {
+fn answer_one_call(
+    addr: SocketAddr,
+    reply: &str,
+    patience: Duration,
+    ready: Ready<SocketAddr>,
+) -> Result<()> {
     let say = transcript::server();
 
     // ANCHOR: server_socket
@@ -134,6 +158,12 @@ fn answer_one_call(addr: SocketAddr, reply: &str, ready: Ready<SocketAddr>) -> R
         format!("accept() -> a new socket for the call from {peer}"),
     );
     // ANCHOR_END: accept
+    // A caller that never speaks, or never reads our answer, must not keep
+    // the server waiting forever (Python: conn.settimeout(60)).
+    conn.set_read_timeout(Some(patience))
+        .context("set the read timeout")?;
+    conn.set_write_timeout(Some(WRITE_TIMEOUT))
+        .context("set the write timeout")?;
 
     // ANCHOR: server_recv
     // Python: from_client_msg = conn.recv(1024).decode('utf-8')

@@ -796,6 +796,11 @@ fn the_udp_server_survives_every_hostile_datagram() {
 fn all_servers() -> Vec<(&'static str, Start)> {
     let mut all: Vec<(&'static str, Start)> =
         targets().iter().map(|t| (t.name, t.command)).collect();
+    all.push(("lesson02_tcp_once", |_| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lesson02_tcp_once"));
+        cmd.args(["server", "--port", "0"]);
+        cmd
+    }));
     all.push(("lesson04_udp", |_| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_lesson04_udp"));
         cmd.args(["server", "--port", "0"]);
@@ -861,5 +866,48 @@ fn servers_listen_on_loopback_by_default_and_warn_before_exposing_themselves() {
             }
         }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// lesson02's server answers exactly one call, as the seed's single-shot
+/// template does, so "serves the next client" cannot apply. What must hold:
+/// whatever the one caller does, the server ends by itself, either having
+/// answered (exit 0) or with an explained error (exit 1), never a panic,
+/// a death by signal, or a hang.
+#[test]
+fn the_single_shot_server_answers_or_explains_every_hostile_client() {
+    let target = Target {
+        name: "lesson02_tcp_once",
+        command: |_| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_lesson02_tcp_once"));
+            cmd.args(["server", "--port", "0", "--idle-timeout", "2"]);
+            cmd
+        },
+        transport: Transport::Tcp,
+        encode: line,
+        answer: |_| "我是服务端".to_string(),
+    };
+    let (mut answered, mut explained, mut failures) = (0, 0, Vec::new());
+    for case in cases() {
+        let dir = TempDir::new("single-shot");
+        let mut server = Server::start(&mut (target.command)(&dir));
+        // The case's own verdict does not apply (its second message never
+        // gets an answer from a one-call server); only the ending does.
+        let _ = (case.run)(&target, &mut server);
+        let (status, _, stderr) = server.wait();
+        match status.code() {
+            Some(0) => answered += 1,
+            Some(1) if stderr.contains("why:") && !stderr.contains("panicked") => explained += 1,
+            _ => failures.push(format!(
+                "{} / {}: exit {status:?}\n{stderr}",
+                target.name, case.name
+            )),
+        }
+    }
+    println!(
+        "hostile suite (single-shot): {} cases x 1 server, {answered} answered, {explained} explained errors, {} failures",
+        cases().len(),
+        failures.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
