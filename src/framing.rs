@@ -250,37 +250,74 @@ impl LineDecoder {
     }
 }
 
-/// Reads lines from a stream (`&TcpStream`, `&UnixStream`, anything `Read`).
+/// What [`MessageReader`] needs from a decoder: push the bytes a read
+/// brought, take complete messages out, and say whether the stream may end
+/// here. [`LineDecoder`] and [`FrameDecoder`] are the two kinds.
+pub trait Decoder {
+    /// Add bytes that arrived.
+    fn push(&mut self, bytes: &[u8]);
+    /// The next complete message, `Ok(None)` if more bytes are needed.
+    fn next_message(&mut self) -> io::Result<Option<Vec<u8>>>;
+    /// The stream ended: fine between messages, an error inside one.
+    fn finish(&self) -> io::Result<()>;
+    /// Bytes received but not yet delivered as a message.
+    fn pending(&self) -> usize;
+}
+
+impl Decoder for LineDecoder {
+    fn push(&mut self, bytes: &[u8]) {
+        LineDecoder::push(self, bytes)
+    }
+    fn next_message(&mut self) -> io::Result<Option<Vec<u8>>> {
+        self.next_line()
+    }
+    fn finish(&self) -> io::Result<()> {
+        LineDecoder::finish(self)
+    }
+    fn pending(&self) -> usize {
+        LineDecoder::pending(self)
+    }
+}
+
+/// Reads messages from a stream (`&TcpStream`, `&UnixStream`, anything
+/// `Read`) with a [`Decoder`]: [`LineReader`] for lines, [`FrameReader`] for
+/// length-prefixed frames.
 ///
-/// Reads in chunks, so one `read` may bring several lines (they are kept for
-/// the next calls) or part of one (it reads on). A `WouldBlock` from a
+/// Reads in chunks, so one `read` may bring several messages (they are kept
+/// for the next calls) or part of one (it reads on). A `WouldBlock` from a
 /// non-blocking socket is returned as is and loses nothing: call again when
 /// the socket is readable.
 #[derive(Debug)]
-pub struct LineReader<R> {
+pub struct MessageReader<R, D> {
     inner: R,
-    decoder: LineDecoder,
+    decoder: D,
     chunk: Box<[u8]>,
     eof: bool,
 }
 
-impl<R: Read> LineReader<R> {
-    /// Read lines of at most `max_len` bytes from `inner`.
-    pub fn new(inner: R, max_len: usize) -> Self {
-        LineReader {
+/// Reads lines; see [`MessageReader`].
+pub type LineReader<R> = MessageReader<R, LineDecoder>;
+
+/// Reads length-prefixed frames; see [`MessageReader`].
+pub type FrameReader<R> = MessageReader<R, FrameDecoder>;
+
+impl<R: Read, D: Decoder> MessageReader<R, D> {
+    /// Read from `inner` with `decoder`.
+    pub fn with_decoder(inner: R, decoder: D) -> Self {
+        MessageReader {
             inner,
-            decoder: LineDecoder::new(max_len),
+            decoder,
             chunk: vec![0; CHUNK].into_boxed_slice(),
             eof: false,
         }
     }
 
-    /// The next line (without `\n`), or `Ok(None)` when the peer hung up
-    /// cleanly between lines.
-    pub fn read_line(&mut self) -> io::Result<Option<Vec<u8>>> {
+    /// The next message, or `Ok(None)` when the peer hung up cleanly
+    /// between messages.
+    pub fn read_message(&mut self) -> io::Result<Option<Vec<u8>>> {
         loop {
-            if let Some(line) = self.decoder.next_line()? {
-                return Ok(Some(line));
+            if let Some(message) = self.decoder.next_message()? {
+                return Ok(Some(message));
             }
             if self.eof {
                 self.decoder.finish()?;
@@ -299,7 +336,7 @@ impl<R: Read> LineReader<R> {
         }
     }
 
-    /// Bytes read from the stream but not yet returned as a line.
+    /// Bytes read from the stream but not yet returned as a message.
     pub fn pending(&self) -> usize {
         self.decoder.pending()
     }
@@ -312,6 +349,19 @@ impl<R: Read> LineReader<R> {
     /// The stream, mutably.
     pub fn get_mut(&mut self) -> &mut R {
         &mut self.inner
+    }
+}
+
+impl<R: Read> LineReader<R> {
+    /// Read lines of at most `max_len` bytes from `inner`.
+    pub fn new(inner: R, max_len: usize) -> Self {
+        Self::with_decoder(inner, LineDecoder::new(max_len))
+    }
+
+    /// The next line (without `\n`), or `Ok(None)` when the peer hung up
+    /// cleanly between lines.
+    pub fn read_line(&mut self) -> io::Result<Option<Vec<u8>>> {
+        self.read_message()
     }
 }
 
@@ -510,64 +560,31 @@ impl FrameDecoder {
     }
 }
 
-/// Reads length-prefixed frames from a stream; like [`LineReader`], it keeps
-/// extra bytes for the next call and survives `WouldBlock`.
-#[derive(Debug)]
-pub struct FrameReader<R> {
-    inner: R,
-    decoder: FrameDecoder,
-    chunk: Box<[u8]>,
-    eof: bool,
+impl Decoder for FrameDecoder {
+    fn push(&mut self, bytes: &[u8]) {
+        FrameDecoder::push(self, bytes)
+    }
+    fn next_message(&mut self) -> io::Result<Option<Vec<u8>>> {
+        self.next_frame()
+    }
+    fn finish(&self) -> io::Result<()> {
+        FrameDecoder::finish(self)
+    }
+    fn pending(&self) -> usize {
+        FrameDecoder::pending(self)
+    }
 }
 
 impl<R: Read> FrameReader<R> {
     /// Read frames of at most `cap` bytes of payload from `inner`.
     pub fn new(inner: R, cap: usize) -> Self {
-        FrameReader {
-            inner,
-            decoder: FrameDecoder::new(cap),
-            chunk: vec![0; CHUNK].into_boxed_slice(),
-            eof: false,
-        }
+        Self::with_decoder(inner, FrameDecoder::new(cap))
     }
 
     /// The next payload, or `Ok(None)` when the peer hung up cleanly
     /// between frames.
     pub fn read_frame(&mut self) -> io::Result<Option<Vec<u8>>> {
-        loop {
-            if let Some(frame) = self.decoder.next_frame()? {
-                return Ok(Some(frame));
-            }
-            if self.eof {
-                self.decoder.finish()?;
-                return Ok(None);
-            }
-            let n = match self.inner.read(&mut self.chunk) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if n == 0 {
-                self.eof = true;
-            } else {
-                self.decoder.push(&self.chunk[..n]);
-            }
-        }
-    }
-
-    /// Bytes read from the stream but not yet returned as a frame.
-    pub fn pending(&self) -> usize {
-        self.decoder.pending()
-    }
-
-    /// The stream, e.g. to write a reply on it.
-    pub fn get_ref(&self) -> &R {
-        &self.inner
-    }
-
-    /// The stream, mutably.
-    pub fn get_mut(&mut self) -> &mut R {
-        &mut self.inner
+        self.read_message()
     }
 }
 
