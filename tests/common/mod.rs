@@ -284,26 +284,24 @@ impl Server {
     /// Wait (bounded) for the program to exit by itself.
     pub fn wait(mut self) -> (ExitStatus, String, String) {
         drop(self.stdin.take());
+        // The signal that the program has exited: its stdout pipe closes,
+        // and the reading thread's channel disconnects. Until then, collect.
         let deadline = Instant::now() + PATIENCE;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "the program did not exit within {PATIENCE:?}; it printed:\n{}",
-                    self.output_so_far()
-                );
-            }
-            // Polling a child for exit has no readiness signal in std; this
-            // wait is bounded and asserts nothing about timing.
-            thread::sleep(Duration::from_millis(5));
-        };
-        // The pipes close when the process exits: collect the rest.
         let mut out = self.seen.clone();
-        while let Ok(line) = self.lines.recv_timeout(PATIENCE) {
-            out.push(line);
+        loop {
+            match self
+                .lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(line) => out.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!(
+                    "the program did not exit within {PATIENCE:?}; it printed:\n{}",
+                    out.join("\n")
+                ),
+            }
         }
+        let status = self.child.wait().expect("wait for the exited program");
         let err: Vec<String> = self.stderr.iter().collect();
         (status, out.join("\n"), err.join("\n"))
     }
